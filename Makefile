@@ -1,0 +1,35 @@
+# Two commands on a fresh clone: `make demo` and `make test`. Each sets up what it needs.
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed-stamp
+
+.PHONY: install lint test demo browser bench clean
+
+$(STAMP): pyproject.toml
+	python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+# Debian's Chromium drives the browser tests (no browser download works here).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }
+
+lint: $(STAMP)
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+	$(PY) -m mypy .
+
+test: $(STAMP) browser lint
+	$(PY) -m pytest -q
+
+demo: $(STAMP)
+	$(VENV)/bin/reviews up
+
+bench: $(STAMP)
+	$(PY) -m benchmarks
+
+clean:
+	rm -rf var .pytest_cache .mypy_cache .ruff_cache

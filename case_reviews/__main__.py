@@ -1,0 +1,3 @@
+from case_reviews.cli import app
+
+app(prog_name="reviews")

@@ -1,0 +1,238 @@
+"""The ``reviews`` command line: what the business manager types."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import typer
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from case_reviews.deadlines import UnknownEventError, UnknownRegimeError
+from case_reviews.runtime import Runtime, SchemaNotReady, runtime
+from models import store
+from models.migrate import upgrade
+from models.schemas import BoardIn, ReferralIn
+
+app = typer.Typer(help="Statutory case reviews, run as Prefect flows.", no_args_is_help=True)
+db_app = typer.Typer(help="The case store.", no_args_is_help=True)
+board_app = typer.Typer(help="The board and its agency directory.", no_args_is_help=True)
+agencies_app = typer.Typer(help="Agencies.", no_args_is_help=True)
+referral_app = typer.Typer(help="Referrals.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(board_app, name="board")
+app.add_typer(agencies_app, name="agencies")
+app.add_typer(referral_app, name="referral")
+
+INPUT_ERROR = 2
+
+
+def fail(message: str, code: int = INPUT_ERROR) -> NoReturn:
+    typer.echo(message, err=True)
+    raise typer.Exit(code)
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, indent=2, default=str)
+
+
+def _dump(models: list[BaseModel] | BaseModel) -> str:
+    if isinstance(models, list):
+        return _json([m.model_dump(mode="json") for m in models])
+    return _json(models.model_dump(mode="json"))
+
+
+def _ready() -> Runtime:
+    rt = runtime()
+    try:
+        rt.check_schema()
+    except SchemaNotReady as exc:
+        fail(str(exc), code=1)
+    return rt
+
+
+def validation_lines(exc: ValidationError) -> list[str]:
+    """One line per field: ``referrer.email: 'x' is not an email address``."""
+    lines = []
+    for error in exc.errors():
+        field = ".".join(str(p) for p in error["loc"]) or "(file)"
+        message = error["msg"].removeprefix("Value error, ")
+        if error["type"] == "missing":
+            message = "is required"
+        elif error["type"] == "extra_forbidden":
+            message = "is not a field of this form"
+        # Model-level checks already name their field ("notified_on: …").
+        lines.append(message if not error["loc"] and ": " in message else f"{field}: {message}")
+    return lines
+
+
+def read_data_file(path: Path) -> Any:
+    """Parse a YAML or JSON file, failing with a message that names the file."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        fail(f"{path}: cannot be read ({exc.strerror})")
+    try:
+        if path.suffix.lower() == ".json":
+            return json.loads(text)
+        return yaml.safe_load(text)
+    except (json.JSONDecodeError, yaml.YAMLError) as exc:
+        fail(f"{path}: is not valid {'JSON' if path.suffix.lower() == '.json' else 'YAML'}: {exc}")
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Create or migrate the case store to the newest schema."""
+    url = runtime().settings.database_url
+    upgrade(url)
+    typer.echo(f"case store at {url} is up to date")
+
+
+@app.command()
+def deadlines(
+    regime: Annotated[str, typer.Option(help="scr, lcspr, sar, cpr or apr (or a board pack)")],
+    event: Annotated[list[str], typer.Option(help="NAME=YYYY-MM-DD, repeatable")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """List the statutory deadlines that the given events start."""
+    engine = runtime().deadlines
+    events: dict[str, date] = {}
+    for item in event:
+        name, sep, value = item.partition("=")
+        if not sep:
+            fail(f"--event {item!r}: expected NAME=YYYY-MM-DD")
+        try:
+            events[name.strip()] = date.fromisoformat(value.strip())
+        except ValueError:
+            fail(f"--event {name}: {value!r} is not a date (expected YYYY-MM-DD)")
+    try:
+        result = engine.compute(regime, events)
+    except (UnknownRegimeError, UnknownEventError) as exc:
+        fail(str(exc))
+    if as_json:
+        typer.echo(_dump(list(result)))
+        return
+    for d in result:
+        typer.echo(f"{d.milestone:22} {d.due:%a %d %b %Y}  {d.rule}  ({d.source})")
+
+
+@board_app.command("load")
+def board_load(file: Path) -> None:
+    """Load (or update) the board and its agency directory from YAML or JSON."""
+    rt = _ready()
+    try:
+        board_in = BoardIn.model_validate(read_data_file(file))
+    except ValidationError as exc:
+        fail("\n".join(validation_lines(exc)))
+    with rt.sessions.begin() as session:
+        board = store.load_board(session, board_in)
+        store.record_audit(
+            session,
+            review_id=None,
+            actor=rt.settings.operator,
+            action="board_loaded",
+            detail={"board": board.name, "agencies": len(board_in.agencies)},
+            at=rt.now(),
+        )
+    typer.echo(f"loaded {board_in.name} with {len(board_in.agencies)} agencies")
+
+
+@agencies_app.command("list")
+def agencies_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """List the board's agencies and their contacts."""
+    rt = _ready()
+    with rt.sessions() as session:
+        try:
+            board = store.get_board(session)
+        except store.NotFound as exc:
+            fail(str(exc), code=1)
+        agencies = store.list_agencies(session, board.id)
+    if as_json:
+        typer.echo(_dump(list(agencies)))
+        return
+    for a in agencies:
+        lead = a.safeguarding_lead_email or "(no safeguarding lead)"
+        typer.echo(f"{a.name:40} {a.contact_email or '(no contact email)':36} {lead}")
+
+
+@referral_app.command("add")
+def referral_add(file: Path) -> None:
+    """Validate and store a referral; prints the review reference it was given."""
+    rt = _ready()
+    try:
+        referral = ReferralIn.model_validate(read_data_file(file))
+    except ValidationError as exc:
+        fail("\n".join(validation_lines(exc)))
+    try:
+        with rt.sessions.begin() as session:
+            board = store.get_board(session)
+            review = store.add_referral(
+                session,
+                referral,
+                board_id=board.id,
+                actor=rt.settings.operator,
+                now=rt.now(),
+                deadlines=rt.deadlines,
+            )
+    except store.InputRejected as exc:
+        fail(str(exc))
+    except store.DuplicateReferral as exc:
+        fail(f"refused: {exc}")
+    except store.NotFound as exc:
+        fail(str(exc), code=1)
+    typer.echo(review.reference)
+
+
+@referral_app.command("show")
+def referral_show(
+    reference: str,
+    reveal: Annotated[
+        bool, typer.Option(help="Also show the subject's identity (recorded in the audit trail).")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Show a referral, pseudonymised unless --reveal is given."""
+    rt = _ready()
+    with rt.sessions.begin() as session:
+        try:
+            view = store.referral_view(session, reference)
+            identity = (
+                store.reveal_identity(session, reference, actor=rt.settings.operator, now=rt.now())
+                if reveal
+                else None
+            )
+        except store.NotFound as exc:
+            fail(str(exc))
+    data = view.model_dump(mode="json")
+    if identity is not None:
+        data["identity"] = identity.model_dump(mode="json")
+    if as_json:
+        typer.echo(_json(data))
+        return
+    for key, value in data.items():
+        if isinstance(value, dict):
+            for inner, inner_value in value.items():
+                typer.echo(f"{key}.{inner}: {inner_value}")
+        else:
+            typer.echo(f"{key}: {', '.join(value) if isinstance(value, list) else value}")
+
+
+@app.command()
+def status(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Open reviews: stage, the gate each waits at, the next deadline and days left."""
+    rt = _ready()
+    with rt.sessions() as session:
+        views = store.open_review_status(session, rt.today())
+    if as_json:
+        typer.echo(_dump(list(views)))
+        return
+    if not views:
+        typer.echo("no open reviews")
+        return
+    for v in views:
+        due = f"{v.next_milestone} due {v.next_deadline:%a %d %b %Y} ({v.days_left} days)" if v.next_deadline else "no open deadline"
+        gate = f" waiting at {v.waiting_at}" if v.waiting_at else ""
+        typer.echo(f"{v.reference:14} {v.regime.value:6} {v.pseudonym:10} {v.stage}{gate}; {due}")

@@ -1,0 +1,24 @@
+"""Alembic migrations, run programmatically (``reviews db upgrade``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def alembic_config(url: str) -> Config:
+    """An Alembic config for ``url`` with no alembic.ini needed."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    # ConfigParser treats % as interpolation; URLs may carry %-escapes.
+    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return config
+
+
+def upgrade(url: str, revision: str = "head") -> None:
+    """Bring the database at ``url`` up to ``revision`` (creating it from empty if need be)."""
+    command.upgrade(alembic_config(url), revision)

@@ -1,0 +1,169 @@
+"""Pydantic domain models: what comes in (``…In``) and what goes out (pseudonymised views).
+
+Only :class:`SubjectIn` and :class:`IdentityView` carry identity; everything else is safe to show
+to the wider group, to Prefect and in emails.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+
+from models.orm import Regime
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def _email(value: str) -> str:
+    value = value.strip()
+    if not _EMAIL.match(value):
+        raise ValueError(f"{value!r} is not an email address")
+    return value
+
+
+def _nhs_number(value: str) -> str:
+    digits = re.sub(r"[\s-]", "", value)
+    if not re.fullmatch(r"\d{10}", digits):
+        raise ValueError("an NHS number has 10 digits")
+    # Modulus 11 check digit, as the NHS number standard defines it.
+    total = sum(int(d) * w for d, w in zip(digits[:9], range(10, 1, -1), strict=True))
+    check = 11 - total % 11
+    check = 0 if check == 11 else check
+    if check == 10 or check != int(digits[9]):
+        raise ValueError("the NHS number's check digit is wrong")
+    return digits
+
+
+Email = Annotated[str, AfterValidator(_email)]
+NonEmpty = Annotated[str, Field(min_length=1), AfterValidator(str.strip)]
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class AgencyIn(_In):
+    name: NonEmpty
+    sector: str = "other"
+    contact_email: Email | None = None
+    safeguarding_lead_email: Email | None = None
+
+
+class BoardIn(_In):
+    name: NonEmpty
+    chair_email: Email
+    business_manager_email: Email
+    national_panel_email: Email
+    agencies: list[AgencyIn] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _agency_names_unique(self) -> BoardIn:
+        seen: set[str] = set()
+        for agency in self.agencies:
+            if agency.name.casefold() in seen:
+                raise ValueError(f"agencies: {agency.name!r} is listed twice")
+            seen.add(agency.name.casefold())
+        return self
+
+
+class ReferrerIn(_In):
+    name: NonEmpty
+    email: Email
+
+
+class SubjectIn(_In):
+    full_name: NonEmpty
+    date_of_birth: date
+    address: NonEmpty
+    nhs_number: Annotated[str, AfterValidator(_nhs_number)] | None = None
+
+
+class ParallelProceedingsIn(_In):
+    criminal_investigation: bool = False
+    court: bool = False
+    inquest: bool = False
+    notes: str = ""
+
+
+class ReferralIn(_In):
+    """A referral as the business manager records it (PROCESS.md stage 1)."""
+
+    regime: Regime
+    pseudonym: Annotated[str, Field(min_length=1, max_length=60)]
+    referring_agency: NonEmpty
+    referrer: ReferrerIn
+    notified_on: date
+    incident_date: date
+    harm: Literal["died", "seriously_harmed"]
+    abuse_or_neglect: Literal["known", "suspected", "not_suspected"]
+    interagency_concerns: bool
+    agencies_involved: list[str] = Field(min_length=1)
+    summary: NonEmpty
+    parallel_proceedings: ParallelProceedingsIn = ParallelProceedingsIn()
+    subject: SubjectIn
+
+    @model_validator(mode="after")
+    def _dates_in_order(self) -> ReferralIn:
+        if self.notified_on < self.incident_date:
+            raise ValueError("notified_on: the board cannot be notified before the incident_date")
+        if self.subject.date_of_birth > self.incident_date:
+            raise ValueError("subject.date_of_birth: is after the incident_date")
+        return self
+
+
+class AgencyView(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    name: str
+    sector: str
+    contact_email: str | None
+    safeguarding_lead_email: str | None
+
+
+class ReferralView(BaseModel):
+    """The pseudonymised referral: no subject identity, no referrer name."""
+
+    reference: str
+    regime: Regime
+    pseudonym: str
+    stage: str
+    status: str
+    referring_agency: str
+    notified_on: date
+    incident_date: date
+    harm: str
+    abuse_or_neglect: str
+    interagency_concerns: bool
+    agencies_involved: list[str]
+    summary: str
+    criminal_investigation: bool
+    court_proceedings: bool
+    inquest: bool
+    parallel_notes: str
+
+
+class IdentityView(BaseModel):
+    """Identity, shown only on an audited ``--reveal``."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    full_name: str
+    date_of_birth: date
+    address: str
+    nhs_number: str | None
+
+
+class ReviewStatusView(BaseModel):
+    """One open review in the ``status`` listing."""
+
+    reference: str
+    regime: Regime
+    pseudonym: str
+    stage: str
+    waiting_at: str | None
+    next_milestone: str | None
+    next_deadline: date | None
+    days_left: int | None

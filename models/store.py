@@ -1,0 +1,556 @@
+"""Data access for the case store.
+
+Every function takes the session and never commits: the caller owns the transaction
+(``with session.begin(): …``), so a refused referral leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from case_reviews.deadlines import ClockStop, Deadline, DeadlineEngine
+from models.identity_guard import KnownIdentity, identity_leaks
+from models.orm import (
+    Agency,
+    AuditEvent,
+    Board,
+    ClockStopPeriod,
+    Decision,
+    Obligation,
+    ObligationStatus,
+    Referral,
+    Review,
+    ReviewAgency,
+    ReviewEvent,
+    ReviewStatus,
+    SubjectIdentity,
+)
+from models.schemas import (
+    AgencyView,
+    BoardIn,
+    IdentityView,
+    ReferralIn,
+    ReferralView,
+    ReviewStatusView,
+)
+
+
+@dataclass(frozen=True)
+class FieldProblem:
+    """One thing wrong with one field of the input."""
+
+    field: str
+    problem: str
+
+    def __str__(self) -> str:
+        return f"{self.field}: {self.problem}"
+
+
+class InputRejected(ValueError):
+    """The input was refused; nothing was stored. ``problems`` has one entry per field."""
+
+    def __init__(self, problems: Iterable[FieldProblem]) -> None:
+        self.problems = list(problems)
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+
+class DuplicateReferral(ValueError):
+    """The same case (pseudonym, regime, incident date) is already recorded."""
+
+    def __init__(self, reference: str) -> None:
+        self.reference = reference
+        super().__init__(f"this referral is already recorded as {reference}")
+
+
+class NotFound(LookupError):
+    """A named thing does not exist."""
+
+
+# --- board and agencies --------------------------------------------------------------------
+
+
+def load_board(session: Session, board_in: BoardIn) -> Board:
+    """Create or update the board and its agency directory (matched by name)."""
+    board = session.scalar(select(Board).where(Board.name == board_in.name))
+    if board is None:
+        board = Board(name=board_in.name)
+        session.add(board)
+    board.chair_email = board_in.chair_email
+    board.business_manager_email = board_in.business_manager_email
+    board.national_panel_email = board_in.national_panel_email
+    session.flush()
+    existing = {a.name: a for a in session.scalars(select(Agency).where(Agency.board_id == board.id))}
+    for agency_in in board_in.agencies:
+        agency = existing.get(agency_in.name) or Agency(board_id=board.id, name=agency_in.name)
+        agency.sector = agency_in.sector
+        agency.contact_email = agency_in.contact_email
+        agency.safeguarding_lead_email = agency_in.safeguarding_lead_email
+        session.add(agency)
+    session.flush()
+    return board
+
+
+def get_board(session: Session, name: str | None = None) -> Board:
+    """The board called ``name``, or the only board there is."""
+    boards = list(session.scalars(select(Board).order_by(Board.id)))
+    if name is not None:
+        for board in boards:
+            if board.name == name:
+                return board
+    if len(boards) == 1:
+        return boards[0]
+    if not boards:
+        raise NotFound("no board is loaded: run 'reviews board load FILE.yaml' first")
+    raise NotFound(f"several boards are loaded; none is called {name!r}")
+
+
+def list_agencies(session: Session, board_id: int) -> list[AgencyView]:
+    rows = session.scalars(select(Agency).where(Agency.board_id == board_id).order_by(Agency.name))
+    return [AgencyView.model_validate(a) for a in rows]
+
+
+# --- referrals -------------------------------------------------------------------------------
+
+
+def _next_reference(session: Session, regime: str, year: int) -> str:
+    prefix = f"{regime.upper()}-{year}-"
+    count = session.scalar(select(func.count()).where(Review.reference.like(f"{prefix}%"))) or 0
+    return f"{prefix}{count + 1:03d}"
+
+
+def add_referral(
+    session: Session,
+    referral: ReferralIn,
+    *,
+    board_id: int,
+    actor: str,
+    now: datetime,
+    deadlines: DeadlineEngine,
+) -> Review:
+    """Store a referral, the subject's identity (apart), the review it opens, its key dates,
+    the obligations the clocks give, and an audit event. Returns the new review.
+
+    Raises :class:`InputRejected` (one problem per field) or :class:`DuplicateReferral`;
+    the caller's transaction then rolls back, so nothing is stored.
+    """
+    problems: list[FieldProblem] = []
+    agencies = {
+        a.name.casefold(): a for a in session.scalars(select(Agency).where(Agency.board_id == board_id))
+    }
+    known = ", ".join(sorted(a.name for a in agencies.values()))
+    referring = agencies.get(referral.referring_agency.casefold())
+    if referring is None:
+        problems.append(
+            FieldProblem(
+                "referring_agency", f"unknown agency {referral.referring_agency!r} (known: {known})"
+            )
+        )
+    involved: list[Agency] = []
+    for i, name in enumerate(referral.agencies_involved):
+        agency = agencies.get(name.casefold())
+        if agency is None:
+            problems.append(
+                FieldProblem(f"agencies_involved[{i}]", f"unknown agency {name!r} (known: {known})")
+            )
+        elif agency not in involved:
+            involved.append(agency)
+    today = now.date()
+    for field in ("notified_on", "incident_date"):
+        if getattr(referral, field) > today:
+            problems.append(FieldProblem(field, f"is in the future (today is {today.isoformat()})"))
+    identity = KnownIdentity(
+        referral.subject.full_name, referral.subject.date_of_birth, referral.subject.nhs_number
+    )
+    for field, text in (("pseudonym", referral.pseudonym), ("summary", referral.summary)):
+        leaks = identity_leaks(text, identity)
+        if leaks:
+            problems.append(
+                FieldProblem(
+                    field,
+                    f"contains the subject's real {' and '.join(leaks)}; use the pseudonym only",
+                )
+            )
+    if problems:
+        raise InputRejected(problems)
+    assert referring is not None
+
+    duplicate = session.scalar(
+        select(Review.reference).where(
+            Review.regime == referral.regime,
+            func.lower(Review.pseudonym) == referral.pseudonym.lower(),
+            Review.incident_date == referral.incident_date,
+        )
+    )
+    if duplicate is not None:
+        raise DuplicateReferral(duplicate)
+
+    review = Review(
+        reference=_next_reference(session, referral.regime.value, today.year),
+        board_id=board_id,
+        regime=referral.regime,
+        pseudonym=referral.pseudonym,
+        incident_date=referral.incident_date,
+        stage="referral_intake",
+        status=ReviewStatus.OPEN,
+        created_at=now,
+    )
+    session.add(review)
+    session.flush()
+    proceedings = referral.parallel_proceedings
+    session.add(
+        Referral(
+            review_id=review.id,
+            referring_agency_id=referring.id,
+            referrer_name=referral.referrer.name,
+            referrer_email=referral.referrer.email,
+            notified_on=referral.notified_on,
+            incident_date=referral.incident_date,
+            harm=referral.harm,
+            abuse_or_neglect=referral.abuse_or_neglect,
+            interagency_concerns=referral.interagency_concerns,
+            summary=referral.summary,
+            criminal_investigation=proceedings.criminal_investigation,
+            court_proceedings=proceedings.court,
+            inquest=proceedings.inquest,
+            parallel_notes=proceedings.notes,
+        )
+    )
+    session.add(
+        SubjectIdentity(
+            review_id=review.id,
+            full_name=referral.subject.full_name,
+            date_of_birth=referral.subject.date_of_birth,
+            address=referral.subject.address,
+            nhs_number=referral.subject.nhs_number,
+        )
+    )
+    for agency in involved:
+        session.add(ReviewAgency(review_id=review.id, agency_id=agency.id))
+    # The board learns of the incident when it is notified; both clocks start there.
+    record_event(session, review_id=review.id, name="notified", on_date=referral.notified_on)
+    record_event(session, review_id=review.id, name="incident_known", on_date=referral.notified_on)
+    open_obligations_from_deadlines(session, review=review, deadlines=deadlines, now=now)
+    record_audit(
+        session,
+        review_id=review.id,
+        actor=actor,
+        action="referral_recorded",
+        detail={"reference": review.reference, "regime": review.regime.value},
+        at=now,
+    )
+    session.flush()
+    return review
+
+
+def get_review(session: Session, reference: str) -> Review:
+    review = session.scalar(select(Review).where(Review.reference == reference))
+    if review is None:
+        raise NotFound(f"no review with reference {reference!r}")
+    return review
+
+
+def involved_agencies(session: Session, review_id: int) -> list[Agency]:
+    return list(
+        session.scalars(
+            select(Agency)
+            .join(ReviewAgency, ReviewAgency.agency_id == Agency.id)
+            .where(ReviewAgency.review_id == review_id)
+            .order_by(Agency.name)
+        )
+    )
+
+
+def referral_view(session: Session, reference: str) -> ReferralView:
+    """The pseudonymised referral (no identity, no referrer name)."""
+    review = get_review(session, reference)
+    referral = session.scalars(select(Referral).where(Referral.review_id == review.id)).one()
+    referring = session.get_one(Agency, referral.referring_agency_id)
+    return ReferralView(
+        reference=review.reference,
+        regime=review.regime,
+        pseudonym=review.pseudonym,
+        stage=review.stage,
+        status=review.status.value,
+        referring_agency=referring.name,
+        notified_on=referral.notified_on,
+        incident_date=referral.incident_date,
+        harm=referral.harm,
+        abuse_or_neglect=referral.abuse_or_neglect,
+        interagency_concerns=referral.interagency_concerns,
+        agencies_involved=[a.name for a in involved_agencies(session, review.id)],
+        summary=referral.summary,
+        criminal_investigation=referral.criminal_investigation,
+        court_proceedings=referral.court_proceedings,
+        inquest=referral.inquest,
+        parallel_notes=referral.parallel_notes,
+    )
+
+
+def reveal_identity(session: Session, reference: str, *, actor: str, now: datetime) -> IdentityView:
+    """The subject's identity; the look is itself recorded in the audit trail."""
+    review = get_review(session, reference)
+    identity = session.scalars(
+        select(SubjectIdentity).where(SubjectIdentity.review_id == review.id)
+    ).one()
+    record_audit(
+        session,
+        review_id=review.id,
+        actor=actor,
+        action="identity_revealed",
+        detail={"reference": reference},
+        at=now,
+    )
+    return IdentityView.model_validate(identity)
+
+
+def known_identity(session: Session, review_id: int) -> KnownIdentity:
+    identity = session.scalars(
+        select(SubjectIdentity).where(SubjectIdentity.review_id == review_id)
+    ).one()
+    return KnownIdentity(identity.full_name, identity.date_of_birth, identity.nhs_number)
+
+
+# --- events, clocks, obligations ------------------------------------------------------------
+
+
+def record_event(session: Session, *, review_id: int, name: str, on_date: date) -> bool:
+    """Record a dated event once; a second record of the same event keeps the first date.
+
+    Returns True when the event is new.
+    """
+    existing = session.scalar(
+        select(ReviewEvent).where(ReviewEvent.review_id == review_id, ReviewEvent.name == name)
+    )
+    if existing is not None:
+        return False
+    session.add(ReviewEvent(review_id=review_id, name=name, on_date=on_date))
+    session.flush()
+    return True
+
+
+def review_events(session: Session, review_id: int) -> dict[str, date]:
+    rows = session.scalars(select(ReviewEvent).where(ReviewEvent.review_id == review_id))
+    return {row.name: row.on_date for row in rows}
+
+
+def clock_stops(session: Session, review_id: int) -> list[ClockStop]:
+    rows = session.scalars(
+        select(ClockStopPeriod).where(ClockStopPeriod.review_id == review_id).order_by(ClockStopPeriod.start)
+    )
+    return [ClockStop(start=r.start, end=r.end, reason=r.reason) for r in rows]
+
+
+def add_clock_stop(
+    session: Session, *, review_id: int, stop: ClockStop, actor: str, now: datetime
+) -> None:
+    """Record a 'stop the clock' period and its reason (audited)."""
+    session.add(ClockStopPeriod(review_id=review_id, start=stop.start, end=stop.end, reason=stop.reason))
+    record_audit(
+        session,
+        review_id=review_id,
+        actor=actor,
+        action="clock_stopped",
+        detail={"start": stop.start.isoformat(), "end": stop.end.isoformat(), "reason": stop.reason},
+        at=now,
+    )
+
+
+def review_deadlines(session: Session, review: Review, deadlines: DeadlineEngine) -> list[Deadline]:
+    """Every deadline the review's recorded events and clock stops give."""
+    events = review_events(session, review.id)
+    known = deadlines.known_events(review.regime.value)
+    return deadlines.compute(
+        review.regime.value,
+        {k: v for k, v in events.items() if k in known},
+        clock_stops(session, review.id),
+    )
+
+
+# Who a board-level milestone is owed to; anything else is owed to the board itself.
+_OWED_TO: Mapping[str, str] = {
+    "chair_decision": "referrer",
+    "panel_notification": "national panel",
+    "rapid_review": "national panel",
+    "panel_copy": "national panel",
+    "review_completion": "board",
+    "action_plan_signoff": "board",
+}
+
+# Milestones that are facts of record, not things anyone owes.
+_NOT_OWED = frozenset({"published_until", "timeline_return", "action_progress"})
+
+
+def upsert_obligation(
+    session: Session,
+    *,
+    key: str,
+    review_id: int,
+    milestone: str,
+    description: str,
+    owed_by: str,
+    owed_to: str,
+    due_on: date,
+    now: datetime,
+    agency_id: int | None = None,
+) -> Obligation:
+    """Open the obligation with this key, or move an open one's due date (e.g. a clock stop)."""
+    obligation = session.scalar(select(Obligation).where(Obligation.key == key))
+    if obligation is None:
+        obligation = Obligation(
+            key=key,
+            review_id=review_id,
+            milestone=milestone,
+            description=description,
+            owed_by=owed_by,
+            owed_to=owed_to,
+            agency_id=agency_id,
+            due_on=due_on,
+            status=ObligationStatus.OPEN,
+            created_at=now,
+        )
+        session.add(obligation)
+    elif obligation.status is ObligationStatus.OPEN:
+        obligation.due_on = due_on
+    session.flush()
+    return obligation
+
+
+def open_obligations_from_deadlines(
+    session: Session, *, review: Review, deadlines: DeadlineEngine, now: datetime
+) -> list[Obligation]:
+    """Open (or re-date) one obligation per board milestone the recorded events make due."""
+    opened = []
+    for deadline in review_deadlines(session, review, deadlines):
+        if deadline.milestone in _NOT_OWED:
+            continue
+        opened.append(
+            upsert_obligation(
+                session,
+                key=f"{review.reference}:{deadline.milestone}",
+                review_id=review.id,
+                milestone=deadline.milestone,
+                description=deadline.rule,
+                owed_by="board",
+                owed_to=_OWED_TO.get(deadline.milestone, "board"),
+                due_on=deadline.due,
+                now=now,
+            )
+        )
+    return opened
+
+
+def meet_obligation(session: Session, *, key: str, on_date: date, note: str = "") -> bool:
+    """Mark an open obligation met. Returns False when there is none open under that key."""
+    obligation = session.scalar(select(Obligation).where(Obligation.key == key))
+    if obligation is None or obligation.status is not ObligationStatus.OPEN:
+        return False
+    obligation.status = ObligationStatus.MET
+    obligation.met_on = on_date
+    obligation.note = note
+    session.flush()
+    return True
+
+
+def open_obligations(session: Session, review_id: int) -> list[Obligation]:
+    return list(
+        session.scalars(
+            select(Obligation)
+            .where(Obligation.review_id == review_id, Obligation.status == ObligationStatus.OPEN)
+            .order_by(Obligation.due_on, Obligation.milestone)
+        )
+    )
+
+
+# --- decisions and audit ---------------------------------------------------------------------
+
+
+def record_decision(
+    session: Session,
+    *,
+    review_id: int,
+    kind: str,
+    outcome: str,
+    rationale: str,
+    decided_by: str,
+    decided_at: datetime,
+    methodology: str | None = None,
+    lead_reviewers: list[str] | None = None,
+) -> Decision:
+    """Record a decision of this kind once; a replay returns the first record unchanged."""
+    existing = session.scalar(
+        select(Decision).where(Decision.review_id == review_id, Decision.kind == kind)
+    )
+    if existing is not None:
+        return existing
+    decision = Decision(
+        review_id=review_id,
+        kind=kind,
+        outcome=outcome,
+        methodology=methodology,
+        rationale=rationale,
+        lead_reviewers=lead_reviewers or [],
+        decided_by=decided_by,
+        decided_at=decided_at,
+    )
+    session.add(decision)
+    session.flush()
+    return decision
+
+
+def record_audit(
+    session: Session,
+    *,
+    review_id: int | None,
+    actor: str,
+    action: str,
+    detail: dict[str, Any],
+    at: datetime,
+    key: str | None = None,
+) -> AuditEvent | None:
+    """Append an audit event. With a ``key`` it is recorded at most once (replay-safe)."""
+    if key is not None and session.scalar(select(AuditEvent.id).where(AuditEvent.key == key)):
+        return None
+    audit = AuditEvent(review_id=review_id, key=key, actor=actor, action=action, detail=detail, at=at)
+    session.add(audit)
+    session.flush()
+    return audit
+
+
+# --- status ------------------------------------------------------------------------------------
+
+
+def open_review_status(session: Session, today: date) -> list[ReviewStatusView]:
+    """Every open review with its stage, the gate it waits at and its next deadline."""
+    reviews = session.scalars(
+        select(Review).where(Review.status == ReviewStatus.OPEN).order_by(Review.reference)
+    )
+    # One query for every review's earliest open obligation, not one per review.
+    next_due: dict[int, Obligation] = {}
+    for obligation in session.scalars(
+        select(Obligation)
+        .where(Obligation.status == ObligationStatus.OPEN)
+        .order_by(Obligation.due_on, Obligation.milestone)
+    ):
+        next_due.setdefault(obligation.review_id, obligation)
+    views = []
+    for review in reviews:
+        nxt = next_due.get(review.id)
+        views.append(
+            ReviewStatusView(
+                reference=review.reference,
+                regime=review.regime,
+                pseudonym=review.pseudonym,
+                stage=review.stage,
+                waiting_at=review.waiting_at,
+                next_milestone=nxt.milestone if nxt else None,
+                next_deadline=nxt.due_on if nxt else None,
+                days_left=(nxt.due_on - today).days if nxt else None,
+            )
+        )
+    return views

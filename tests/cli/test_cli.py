@@ -1,0 +1,133 @@
+"""The ``reviews`` command line, driven in-process with the runtime injected."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from case_reviews.cli import app
+from case_reviews.runtime import Runtime
+from tests.helpers import EXAMPLES, example_referral, row_counts
+
+runner = CliRunner()
+
+
+def invoke(*args: str) -> tuple[int, str, str]:
+    result = runner.invoke(app, list(args))
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_deadlines_json_for_lcspr_gives_panel_and_rapid_review() -> None:
+    code, out, _ = invoke(
+        "deadlines", "--regime", "lcspr", "--event", "incident_known=2026-11-16", "--json"
+    )
+    assert code == 0
+    due = {d["milestone"]: d for d in json.loads(out)}
+    assert due["panel_notification"]["due"] == "2026-11-23"
+    assert due["rapid_review"]["due"] == "2026-12-07"
+    assert due["rapid_review"]["rule"] == "15 working days after incident_known"
+    assert due["rapid_review"]["source"]
+
+
+def test_deadlines_json_for_scr_decision() -> None:
+    code, out, _ = invoke("deadlines", "--regime", "scr", "--event", "decision=2026-03-31", "--json")
+    assert code == 0
+    due = {d["milestone"]: d["due"] for d in json.loads(out)}
+    assert due == {"panel_notification": "2026-04-14", "review_completion": "2026-09-30"}
+
+
+@pytest.mark.parametrize(
+    ("args", "named"),
+    [
+        (["--regime", "xyz", "--event", "decision=2026-03-31"], "xyz"),
+        (["--regime", "scr", "--event", "funeral=2026-03-31"], "funeral"),
+        (["--regime", "scr", "--event", "decision=2026-02-30"], "decision"),
+        (["--regime", "scr", "--event", "decision"], "decision"),
+    ],
+)
+def test_deadlines_bad_input_exits_2_naming_it(args: list[str], named: str) -> None:
+    code, _, err = invoke("deadlines", *args)
+    assert code == 2
+    assert named in err
+
+
+def test_board_load_referral_add_show_and_status(sqlite_rt: Runtime) -> None:
+    code, out, err = invoke("board", "load", str(EXAMPLES / "board.yaml"))
+    assert code == 0, err
+    code, out, _ = invoke("agencies", "list", "--json")
+    assert len(json.loads(out)) == 9
+    code, out, err = invoke("referral", "add", str(EXAMPLES / "referrals" / "scr-child-t.yaml"))
+    assert (code, out.strip()) == (0, "SCR-2026-001"), err
+    code, out, _ = invoke("referral", "show", "SCR-2026-001", "--json")
+    shown = json.loads(out)
+    assert shown["pseudonym"] == "Child T" and "identity" not in shown
+    assert "Quennell" not in out
+    code, out, _ = invoke("referral", "show", "SCR-2026-001", "--reveal", "--json")
+    assert json.loads(out)["identity"]["full_name"] == "Tobias Quennell"
+    code, out, _ = invoke("status", "--json")
+    (status,) = json.loads(out)
+    assert status["next_milestone"] == "chair_decision"
+    assert status["next_deadline"] == "2026-12-02"
+    assert status["days_left"] == 10
+
+
+def test_status_json_is_an_empty_list_with_no_reviews(sqlite_rt: Runtime) -> None:
+    code, out, _ = invoke("status", "--json")
+    assert (code, json.loads(out)) == (0, [])
+
+
+def test_bad_referral_file_prints_one_line_per_field_and_stores_nothing(
+    sqlite_rt: Runtime, tmp_path: Path
+) -> None:
+    invoke("board", "load", str(EXAMPLES / "board.yaml"))
+    before = row_counts(sqlite_rt)
+    data = example_referral()
+    data["harm"] = "bruised"
+    data["referrer"]["email"] = "not-an-email"
+    del data["summary"]
+    path = tmp_path / "bad.yaml"
+    path.write_text(yaml.safe_dump(data))
+    code, _, err = invoke("referral", "add", str(path))
+    assert code == 2
+    assert err.splitlines() == [
+        "referrer.email: 'not-an-email' is not an email address",
+        "harm: Input should be 'died' or 'seriously_harmed'",
+        "summary: is required",
+    ]
+    assert row_counts(sqlite_rt) == before
+
+
+def test_duplicate_referral_via_cli_names_existing_reference(sqlite_rt: Runtime) -> None:
+    invoke("board", "load", str(EXAMPLES / "board.yaml"))
+    referral = str(EXAMPLES / "referrals" / "sar-adult-b.yaml")
+    assert invoke("referral", "add", referral)[0] == 0
+    code, _, err = invoke("referral", "add", referral)
+    assert code == 2
+    assert "already recorded as SAR-2026-001" in err
+
+
+def test_unmigrated_store_is_reported_with_the_fix(tmp_path: Path) -> None:
+    env = {**os.environ, "REVIEWS_DATABASE_URL": f"sqlite:///{tmp_path / 'new.db'}"}
+    result = subprocess.run(
+        [sys.executable, "-m", "case_reviews", "status"], env=env, capture_output=True, text=True
+    )
+    assert result.returncode == 1
+    assert "run 'reviews db upgrade'" in result.stderr
+    result = subprocess.run(
+        [sys.executable, "-m", "case_reviews", "db", "upgrade"], env=env, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
+    result = subprocess.run(
+        [sys.executable, "-m", "case_reviews", "status", "--json"],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert (result.returncode, json.loads(result.stdout)) == (0, [])
