@@ -233,6 +233,10 @@ def status(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
         typer.echo("no open reviews")
         return
     for v in views:
-        due = f"{v.next_milestone} due {v.next_deadline:%a %d %b %Y} ({v.days_left} days)" if v.next_deadline else "no open deadline"
+        due = (
+            f"{v.next_milestone} due {v.next_deadline:%a %d %b %Y} ({v.days_left} days)"
+            if v.next_deadline
+            else "no open deadline"
+        )
         gate = f" waiting at {v.waiting_at}" if v.waiting_at else ""
         typer.echo(f"{v.reference:14} {v.regime.value:6} {v.pseudonym:10} {v.stage}{gate}; {due}")

@@ -12,11 +12,13 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 class Settings(BaseSettings):
     """Application settings, read from ``REVIEWS_*`` environment variables or ``.env``."""
 
-    model_config = SettingsConfigDict(env_prefix="REVIEWS_", env_file=".env", extra="ignore")
+    model_config = SettingsConfigDict(
+        env_prefix="REVIEWS_", env_file=".env", extra="ignore", hide_input_in_errors=True
+    )
 
     database_url: str = Field(
         default="sqlite:///var/reviews.db",
-        description="SQLAlchemy URL of the case store (SQLite by default, PostgreSQL in production).",
+        description="SQLAlchemy URL of the case store (SQLite default, PostgreSQL in production).",
     )
     board_name: str = Field(
         default="Northbridge Safeguarding Children Partnership",
@@ -35,14 +37,10 @@ class Settings(BaseSettings):
         default="business manager",
         description="Who is recorded in the audit trail for CLI actions.",
     )
-    mail_from: str = Field(
-        default="case-reviews@board.example", description="From address of outgoing mail."
+    mail_url: SecretStr = Field(
+        default=SecretStr("mailto://127.0.0.1:8025?from=case-reviews@board.example&mode=insecure"),
+        description="Apprise mailto:// or mailtos:// URL of the SMTP server; recipients are added.",
     )
-    smtp_host: str = Field(default="127.0.0.1", description="SMTP server host.")
-    smtp_port: int = Field(default=8025, description="SMTP server port.")
-    smtp_secure: bool = Field(default=False, description="Use TLS (mailtos://) for SMTP.")
-    smtp_user: str | None = Field(default=None, description="SMTP user, if the server needs one.")
-    smtp_password: SecretStr | None = Field(default=None, description="SMTP password.")
     ui_url: str = Field(
         default="http://127.0.0.1:4200",
         description="Base URL of the Prefect UI, used in links to runs awaiting a decision.",
@@ -54,7 +52,9 @@ class Settings(BaseSettings):
         default=SecretStr("change-me-in-production"),
         description="Key that signs agency portal links.",
     )
-    mail_dir: Path = Field(default=Path("var/mail"), description="Where the demo mail catcher writes.")
+    mail_dir: Path = Field(
+        default=Path("var/mail"), description="Where the demo mail catcher writes."
+    )
 
     @field_validator("clock")
     @classmethod
@@ -63,6 +63,14 @@ class Settings(BaseSettings):
             from case_reviews.clock import parse_fixed_clock
 
             parse_fixed_clock(value)  # raises ValueError naming what is wrong
+        return value
+
+    @field_validator("mail_url")
+    @classmethod
+    def _mail_url_is_usable(cls, value: SecretStr) -> SecretStr:
+        from notifications.mailer import check_mail_url
+
+        check_mail_url("mail_url", value.get_secret_value())
         return value
 
 

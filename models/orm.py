@@ -242,7 +242,9 @@ class OutboxMessage(Base):
     """One email to one recipient, stored before it is sent; its key makes sending idempotent."""
 
     __tablename__ = "outbox_message"
-    __table_args__ = (Index("ix_outbox_message_status_next_attempt_at", "status", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_outbox_message_status_next_attempt_at", "status", "next_attempt_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     key: Mapped[str] = mapped_column(String(300), unique=True)

@@ -85,7 +85,9 @@ def load_board(session: Session, board_in: BoardIn) -> Board:
     board.business_manager_email = board_in.business_manager_email
     board.national_panel_email = board_in.national_panel_email
     session.flush()
-    existing = {a.name: a for a in session.scalars(select(Agency).where(Agency.board_id == board.id))}
+    existing = {
+        a.name: a for a in session.scalars(select(Agency).where(Agency.board_id == board.id))
+    }
     for agency_in in board_in.agencies:
         agency = existing.get(agency_in.name) or Agency(board_id=board.id, name=agency_in.name)
         agency.sector = agency_in.sector
@@ -141,7 +143,8 @@ def add_referral(
     """
     problems: list[FieldProblem] = []
     agencies = {
-        a.name.casefold(): a for a in session.scalars(select(Agency).where(Agency.board_id == board_id))
+        a.name.casefold(): a
+        for a in session.scalars(select(Agency).where(Agency.board_id == board_id))
     }
     known = ", ".join(sorted(a.name for a in agencies.values()))
     referring = agencies.get(referral.referring_agency.casefold())
@@ -341,7 +344,9 @@ def review_events(session: Session, review_id: int) -> dict[str, date]:
 
 def clock_stops(session: Session, review_id: int) -> list[ClockStop]:
     rows = session.scalars(
-        select(ClockStopPeriod).where(ClockStopPeriod.review_id == review_id).order_by(ClockStopPeriod.start)
+        select(ClockStopPeriod)
+        .where(ClockStopPeriod.review_id == review_id)
+        .order_by(ClockStopPeriod.start)
     )
     return [ClockStop(start=r.start, end=r.end, reason=r.reason) for r in rows]
 
@@ -350,13 +355,19 @@ def add_clock_stop(
     session: Session, *, review_id: int, stop: ClockStop, actor: str, now: datetime
 ) -> None:
     """Record a 'stop the clock' period and its reason (audited)."""
-    session.add(ClockStopPeriod(review_id=review_id, start=stop.start, end=stop.end, reason=stop.reason))
+    session.add(
+        ClockStopPeriod(review_id=review_id, start=stop.start, end=stop.end, reason=stop.reason)
+    )
     record_audit(
         session,
         review_id=review_id,
         actor=actor,
         action="clock_stopped",
-        detail={"start": stop.start.isoformat(), "end": stop.end.isoformat(), "reason": stop.reason},
+        detail={
+            "start": stop.start.isoformat(),
+            "end": stop.end.isoformat(),
+            "reason": stop.reason,
+        },
         at=now,
     )
 
@@ -516,7 +527,9 @@ def record_audit(
     """Append an audit event. With a ``key`` it is recorded at most once (replay-safe)."""
     if key is not None and session.scalar(select(AuditEvent.id).where(AuditEvent.key == key)):
         return None
-    audit = AuditEvent(review_id=review_id, key=key, actor=actor, action=action, detail=detail, at=at)
+    audit = AuditEvent(
+        review_id=review_id, key=key, actor=actor, action=action, detail=detail, at=at
+    )
     session.add(audit)
     session.flush()
     return audit

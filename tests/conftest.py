@@ -32,7 +32,7 @@ def _postgres_database() -> Iterator[str]:
         with admin.connect() as connection:
             name = f"reviews_test_{uuid.uuid4().hex[:10]}"
             connection.execute(text(f'CREATE DATABASE "{name}"'))
-    except Exception as exc:  # noqa: BLE001 - any failure to reach the server means "skip"
+    except Exception as exc:
         admin.dispose()
         pytest.skip(f"PostgreSQL not reachable at {POSTGRES_ADMIN_URL}: {exc.__class__.__name__}")
     url = make_url(POSTGRES_ADMIN_URL).set(database=name).render_as_string(hide_password=False)

@@ -18,7 +18,8 @@ EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
 
 def example_board() -> dict[str, Any]:
-    return yaml.safe_load((EXAMPLES / "board.yaml").read_text())
+    board: dict[str, Any] = yaml.safe_load((EXAMPLES / "board.yaml").read_text())
+    return board
 
 
 def example_referral(name: str = "scr-child-t") -> dict[str, Any]:

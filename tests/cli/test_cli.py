@@ -37,7 +37,9 @@ def test_deadlines_json_for_lcspr_gives_panel_and_rapid_review() -> None:
 
 
 def test_deadlines_json_for_scr_decision() -> None:
-    code, out, _ = invoke("deadlines", "--regime", "scr", "--event", "decision=2026-03-31", "--json")
+    code, out, _ = invoke(
+        "deadlines", "--regime", "scr", "--event", "decision=2026-03-31", "--json"
+    )
     assert code == 0
     due = {d["milestone"]: d["due"] for d in json.loads(out)}
     assert due == {"panel_notification": "2026-04-14", "review_completion": "2026-09-30"}
@@ -121,7 +123,10 @@ def test_unmigrated_store_is_reported_with_the_fix(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert "run 'reviews db upgrade'" in result.stderr
     result = subprocess.run(
-        [sys.executable, "-m", "case_reviews", "db", "upgrade"], env=env, capture_output=True, text=True
+        [sys.executable, "-m", "case_reviews", "db", "upgrade"],
+        env=env,
+        capture_output=True,
+        text=True,
     )
     assert result.returncode == 0, result.stderr
     result = subprocess.run(

@@ -208,8 +208,17 @@ def test_refused_referral_rolls_back_even_after_partial_writes(rt: Runtime) -> N
         ({"referrer": {"name": "A", "email": "nope"}}, "referrer.email: 'nope' is not an email"),
         ({"notified_on": "2026-10-01"}, "notified_on: the board cannot be notified before"),
         ({"agencies_involved": []}, "agencies_involved: List should have at least 1 item"),
-        ({"subject": {"full_name": "A B", "date_of_birth": "2020-01-01", "address": "x",
-                      "nhs_number": "9434765918"}}, "subject.nhs_number: the NHS number's check"),
+        (
+            {
+                "subject": {
+                    "full_name": "A B",
+                    "date_of_birth": "2020-01-01",
+                    "address": "x",
+                    "nhs_number": "9434765918",
+                }
+            },
+            "subject.nhs_number: the NHS number's check",
+        ),
         ({"colour": "blue"}, "colour: is not a field of this form"),
     ],
 )

@@ -1,0 +1,162 @@
+"""The outbox: every message is a row with a unique key before it is sent.
+
+* Queueing is idempotent: the same key is stored once, however often a flow replays.
+* Delivery claims one row at a time (``pending`` -> ``sending`` in one UPDATE), sends it,
+  and marks it ``sent`` in its own transaction, so a failure for one recipient never re-sends
+  to the others, and two deliverers never send the same row.
+* A failed send goes back to ``pending`` with its error, attempt count and a back-off.
+* The one ambiguous case: the process dies after the SMTP server accepted a message and before
+  its row is marked ``sent``. The row stays ``sending``; after ``STALE_CLAIM`` it is reclaimed and
+  sent again, so the recipient may get that one message twice (at-least-once). It carries the
+  same ``X-Reviews-Key`` header both times, so the copies can be recognised as one message.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from models.identity_guard import KnownIdentity, identity_leaks
+from models.orm import OutboxMessage
+from notifications.mailer import DeliveryFailed, Mailer, OutgoingMessage
+from notifications.render import RenderedEmail
+
+BACKOFF = (
+    timedelta(minutes=1),
+    timedelta(minutes=5),
+    timedelta(minutes=15),
+    timedelta(hours=1),
+    timedelta(hours=4),
+    timedelta(hours=12),
+)
+STALE_CLAIM = timedelta(minutes=15)
+
+
+class IdentityInMessage(ValueError):
+    """A rendered message carries the subject's real identity; it is refused, not queued."""
+
+
+@dataclass(frozen=True)
+class DeliveryReport:
+    sent: int
+    failed: int
+    pending: int
+
+
+def queue_message(
+    session: Session,
+    *,
+    key: str,
+    review_id: int | None,
+    kind: str,
+    recipient: str,
+    email: RenderedEmail,
+    now: datetime,
+    identity: KnownIdentity | None = None,
+) -> bool:
+    """Queue one message under ``key`` unless that key is already queued. Returns True if new.
+
+    With ``identity`` given, a message that carries the real name, date of birth or NHS number
+    is refused (:class:`IdentityInMessage`): messages carry the pseudonym only.
+    """
+    if session.scalar(select(OutboxMessage.id).where(OutboxMessage.key == key)) is not None:
+        return False
+    if identity is not None:
+        leaks = identity_leaks(f"{email.subject}\n{email.text}\n{email.html}", identity)
+        if leaks:
+            raise IdentityInMessage(f"message {key} carries the subject's {', '.join(leaks)}")
+    session.add(
+        OutboxMessage(
+            key=key,
+            review_id=review_id,
+            kind=kind,
+            recipient=recipient,
+            subject=email.subject,
+            body_text=email.text,
+            body_html=email.html,
+            status="pending",
+            attempts=0,
+            next_attempt_at=now,
+            created_at=now,
+        )
+    )
+    session.flush()
+    return True
+
+
+def _claim(sessions: sessionmaker[Session], row_id: int, now: datetime) -> bool:
+    with sessions.begin() as session:
+        claimed = session.execute(
+            update(OutboxMessage)
+            .where(
+                OutboxMessage.id == row_id,
+                or_(
+                    OutboxMessage.status == "pending",
+                    (OutboxMessage.status == "sending")
+                    & (OutboxMessage.claimed_at < now - STALE_CLAIM),
+                ),
+            )
+            .values(status="sending", claimed_at=now)
+        )
+        return bool(getattr(claimed, "rowcount", 0))
+
+
+def deliver_pending(
+    sessions: sessionmaker[Session],
+    mailer: Mailer,
+    now: Callable[[], datetime],
+    *,
+    review_id: int | None = None,
+    limit: int = 1000,
+) -> DeliveryReport:
+    """Send every message that is due (optionally of one review), each exactly once."""
+    moment = now()
+    with sessions() as session:
+        query = select(OutboxMessage.id).where(
+            or_(
+                (OutboxMessage.status == "pending") & (OutboxMessage.next_attempt_at <= moment),
+                (OutboxMessage.status == "sending")
+                & (OutboxMessage.claimed_at < moment - STALE_CLAIM),
+            )
+        )
+        if review_id is not None:
+            query = query.where(OutboxMessage.review_id == review_id)
+        due = list(session.scalars(query.order_by(OutboxMessage.id).limit(limit)))
+    sent = failed = 0
+    for row_id in due:
+        if not _claim(sessions, row_id, now()):
+            continue  # another deliverer has it
+        with sessions() as session:
+            row = session.get_one(OutboxMessage, row_id)
+            message = OutgoingMessage(
+                row.key, row.recipient, row.subject, row.body_text, row.body_html
+            )
+        try:
+            mailer.send(message)
+        except DeliveryFailed as exc:
+            failed += 1
+            with sessions.begin() as session:
+                row = session.get_one(OutboxMessage, row_id)
+                row.attempts += 1
+                row.status = "pending"
+                row.last_error = str(exc)
+                row.next_attempt_at = now() + BACKOFF[min(row.attempts, len(BACKOFF)) - 1]
+                row.claimed_at = None
+            continue
+        sent += 1
+        with sessions.begin() as session:
+            row = session.get_one(OutboxMessage, row_id)
+            row.attempts += 1
+            row.status = "sent"
+            row.sent_at = now()
+            row.last_error = None
+    with sessions() as session:
+        pending_query = select(OutboxMessage.id).where(OutboxMessage.status != "sent")
+        if review_id is not None:
+            pending_query = pending_query.where(OutboxMessage.review_id == review_id)
+        pending = len(list(session.scalars(pending_query)))
+    return DeliveryReport(sent=sent, failed=failed, pending=pending)
