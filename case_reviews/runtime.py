@@ -20,6 +20,7 @@ from case_reviews.config import Settings, get_settings
 from case_reviews.deadlines import DeadlineEngine, load_rule_packs
 from models.db import get_engine, session_factory
 from models.migrate import alembic_config
+from notifications.mailer import AppriseMailer, Mailer
 
 
 class SchemaNotReady(RuntimeError):
@@ -34,14 +35,18 @@ class Runtime:
     clock: Clock
     deadlines: DeadlineEngine
     sessions: sessionmaker[Session] = field(repr=False)
+    mailer: Mailer = field(repr=False)
 
     @classmethod
-    def from_settings(cls, settings: Settings, clock: Clock | None = None) -> Runtime:
+    def from_settings(
+        cls, settings: Settings, clock: Clock | None = None, mailer: Mailer | None = None
+    ) -> Runtime:
         return cls(
             settings=settings,
             clock=clock or clock_from_setting(settings.clock),
             deadlines=DeadlineEngine(load_rule_packs(settings.rules_dir)),
             sessions=session_factory(settings.database_url),
+            mailer=mailer or AppriseMailer(settings.mail_url),
         )
 
     def now(self) -> datetime:

@@ -16,6 +16,7 @@ from case_reviews.clock import LONDON, ManualClock
 from case_reviews.config import Settings
 from case_reviews.runtime import Runtime, use_runtime
 from models.migrate import upgrade
+from notifications.smtp_catcher import SmtpCatcher
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLES = REPO / "examples"
@@ -84,6 +85,8 @@ def clock() -> ManualClock:
 
 
 def make_runtime(url: str, clock: ManualClock, **overrides: object) -> Runtime:
+    """A runtime on ``url``; mail goes to a port nothing listens on unless ``mail_url`` is set."""
+    overrides.setdefault("mail_url", "mailto://127.0.0.1:9?from=reviews@board.example")
     settings = Settings(database_url=url, **overrides)  # type: ignore[arg-type]
     return Runtime.from_settings(settings, clock=clock)
 
@@ -100,3 +103,10 @@ def sqlite_rt(sqlite_url: str, clock: ManualClock) -> Iterator[Runtime]:
     """A runtime on a migrated SQLite store only."""
     with use_runtime(make_runtime(sqlite_url, clock)) as runtime:
         yield runtime
+
+
+@pytest.fixture
+def smtp() -> Iterator[SmtpCatcher]:
+    """A real SMTP server (aiosmtpd) on a free 127.0.0.1 port."""
+    with SmtpCatcher() as catcher:
+        yield catcher

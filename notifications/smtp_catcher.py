@@ -1,0 +1,102 @@
+"""A local SMTP server (aiosmtpd) that keeps what it receives: the demo's mail catcher and the
+tests' real SMTP peer. Optionally writes each message to a folder and prints a line."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import socket
+import threading
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any
+
+from aiosmtpd.controller import Controller
+
+
+@dataclass(frozen=True)
+class CaughtMessage:
+    recipients: tuple[str, ...]
+    message: EmailMessage
+
+    @property
+    def subject(self) -> str:
+        return str(self.message["Subject"])
+
+    @property
+    def key(self) -> str:
+        return str(self.message["X-Reviews-Key"])
+
+    def part(self, content_type: str) -> str:
+        for part in self.message.walk():
+            if part.get_content_type() == content_type:
+                return str(part.get_content())
+        raise KeyError(content_type)
+
+
+@dataclass
+class _Handler:
+    mail_dir: Path | None
+    echo: bool
+    received: list[CaughtMessage] = field(default_factory=list)
+    refuse_with: str | None = None
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        if self.refuse_with:
+            return self.refuse_with
+        parsed = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        assert isinstance(parsed, EmailMessage)
+        caught = CaughtMessage(tuple(envelope.rcpt_tos), parsed)
+        with self.lock:
+            self.received.append(caught)
+            number = len(self.received)
+        if self.mail_dir is not None:
+            self.mail_dir.mkdir(parents=True, exist_ok=True)
+            (self.mail_dir / f"{number:05d}.eml").write_bytes(envelope.content)
+        if self.echo:
+            print(f"mail -> {', '.join(caught.recipients)}: {caught.subject}", flush=True)
+        return "250 Message accepted for delivery"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class SmtpCatcher:
+    """A real SMTP server on 127.0.0.1. ``refuse_with`` makes it answer DATA with an error."""
+
+    def __init__(self, port: int | None = None, mail_dir: Path | None = None, echo: bool = False):
+        self.port = port or free_port()
+        self._handler = _Handler(mail_dir, echo)
+        self._controller: Controller | None = None
+
+    @property
+    def received(self) -> list[CaughtMessage]:
+        with self._handler.lock:
+            return list(self._handler.received)
+
+    def refuse(self, reply: str | None = "451 Try again later") -> None:
+        self._handler.refuse_with = reply
+
+    def url(self, sender: str = "case-reviews@board.example") -> str:
+        return f"mailto://127.0.0.1:{self.port}?from={sender}&mode=insecure"
+
+    def start(self) -> SmtpCatcher:
+        self._controller = Controller(self._handler, hostname="127.0.0.1", port=self.port)
+        self._controller.start()
+        return self
+
+    def stop(self) -> None:
+        if self._controller is not None:
+            self._controller.stop()
+            self._controller = None
+
+    def __enter__(self) -> SmtpCatcher:
+        return self.start()
+
+    def __exit__(self, *_exc: object) -> None:
+        self.stop()
