@@ -1,0 +1,149 @@
+"""A whole review driven through the Prefect API as the people would: the answers each gate gets
+in each scenario, and the time that passes before each answer (on a manual clock)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any, Literal
+from uuid import UUID
+
+from case_reviews.clock import ManualClock, today
+from case_reviews.runtime import Runtime
+from deployments import driver
+from models import store
+
+Scenario = Literal["full", "cir", "no-review"]
+SCENARIO_DECISION: dict[str, str] = {
+    "full": "full_review",
+    "cir": "critical_incident_review",
+    "no-review": "no_review",
+}
+
+# Days that pass before each gate is answered: about six months from decision to report.
+DAYS_BEFORE: dict[str, int] = {
+    "committee_recommendation": 7,
+    "chair_decision": 7,
+    "reviewer_appointment": 7,
+    "timelines_complete": 30,
+    "learning_event": 14,
+    "recall_session": 28,
+    "final_report": 56,
+    "action_plan_signoff": 21,
+    "publication": 1,
+    "monitoring": 91,
+}
+
+
+def answer(gate: str, scenario: Scenario, on: date) -> dict[str, Any]:
+    """What the committee, chair or business manager enters at ``gate`` on ``on``."""
+    decision = SCENARIO_DECISION[scenario]
+    full = decision == "full_review"
+    reviewers = ["Independent Reviewer A", "Independent Reviewer B"] if full else []
+    method = "SILP (learning event and recall session)"
+    answers: dict[str, dict[str, Any]] = {
+        "committee_recommendation": {
+            "recommendation": decision,
+            "criteria_met": full,
+            "methodology": method if decision != "no_review" else None,
+            "rationale": "Considered against reg 5(2) with the decision-making matrix.",
+            "recommended_by": "Case Review Committee chair",
+        },
+        "chair_decision": {
+            "decision": decision,
+            "methodology": method if decision != "no_review" else None,
+            "lead_reviewers": reviewers,
+            "rationale": "The committee's analysis is accepted; see the recommendation.",
+            "decided_by": "Independent Chair",
+            "decided_on": on.isoformat(),
+        },
+        "reviewer_appointment": {
+            "lead_reviewers": reviewers or ["Internal Reviewer C"],
+            "independence_confirmed": True,
+            "confirmed_by": "Independent Chair",
+        },
+        "timelines_complete": {
+            "proceed_without": [],
+            "reason": "",
+            "learning_event_on": (on + timedelta(days=14)).isoformat(),
+            "recorded_by": "Business Manager",
+        },
+        "learning_event": {
+            "held_on": on.isoformat(),
+            "key_learning": "Information about missed health visits was not shared.",
+            "good_practice": "School escalated promptly.",
+            "recall_session_on": (on + timedelta(days=28)).isoformat(),
+            "recorded_by": "Business Manager",
+        },
+        "recall_session": {
+            "held_on": on.isoformat(),
+            "corrections": "Chronology of the second visit corrected.",
+            "recorded_by": "Business Manager",
+        },
+        "final_report": {
+            "approved_on": on.isoformat(),
+            "recommendations": 4,
+            "approved_by": "Independent Chair",
+        },
+        "action_plan_signoff": {
+            "signed_off_on": on.isoformat(),
+            "chair_override": False,
+            "override_reason": "",
+            "recorded_by": "Business Manager",
+        },
+        "publication": {
+            "publish": True,
+            "publication_on": (on + timedelta(days=21)).isoformat(),
+            "reasons_not_to_publish": "",
+            "decided_by": "Independent Chair",
+        },
+        "monitoring": {
+            "all_actions_complete": True,
+            "closed_on": on.isoformat(),
+            "impact_summary": "Health visiting escalation pathway audited twice.",
+            "recorded_by": "Performance Committee chair",
+        },
+    }
+    return answers[gate]
+
+
+@dataclass
+class DriveResult:
+    state: str
+    gates: list[str] = field(default_factory=list)
+
+
+def waiting_at(rt: Runtime, reference: str) -> str | None:
+    with rt.sessions() as session:
+        return store.get_review(session, reference).waiting_at
+
+
+def drive(
+    rt: Runtime,
+    clock: ManualClock,
+    flow_run_id: UUID,
+    reference: str,
+    scenario: Scenario,
+    *,
+    between_gates: Callable[[], None] | None = None,
+    stop_at: str | None = None,
+    max_gates: int = 30,
+) -> DriveResult:
+    """Execute the run; at each gate let time pass, call ``between_gates`` (the daily sweep),
+    and answer as the scenario says, until the run completes (or waits at ``stop_at``)."""
+    result = DriveResult(state=driver.execute(flow_run_id))
+    while result.state == "Suspended" and len(result.gates) < max_gates:
+        gate = waiting_at(rt, reference)
+        if gate is None:
+            raise RuntimeError(f"{reference} is suspended but not waiting at any gate")
+        if gate == stop_at:
+            break
+        for _ in range(DAYS_BEFORE[gate]):
+            clock.advance(timedelta(days=1))
+            if between_gates is not None:
+                between_gates()
+        driver.resume(flow_run_id, answer(gate, scenario, today(clock)))
+        result.gates.append(gate)
+        result.state = driver.execute(flow_run_id)
+    return result

@@ -1,0 +1,40 @@
+"""Serve the ``review`` deployment (started per review) and the daily ``sweep`` (08:00 London).
+
+``python -m deployments.serve`` runs both in one process against ``PREFECT_API_URL``. A
+suspended review holds no process: the server keeps its state and the served runner picks the
+run up again when it is resumed.
+"""
+
+from __future__ import annotations
+
+from prefect import serve
+from prefect.deployments.runner import RunnerDeployment
+from prefect.schedules import Cron
+
+from flows.review import review
+from flows.sweep import sweep
+
+REVIEW_DEPLOYMENT = "review/review"
+SWEEP_DEPLOYMENT = "sweep/daily-sweep"
+
+
+def deployments() -> list[RunnerDeployment]:
+    found = [
+        review.to_deployment(name="review", description="One statutory case review."),
+        sweep.to_deployment(
+            name="daily-sweep",
+            description="Deliver queued mail and send reminders.",
+            schedule=Cron("0 8 * * *", timezone="Europe/London"),
+        ),
+    ]
+    # to_deployment is dual sync/async; called from sync code it returns the deployment.
+    assert all(isinstance(d, RunnerDeployment) for d in found)
+    return found  # type: ignore[return-value]
+
+
+def main() -> None:
+    serve(*deployments())
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,53 @@
+"""A real temporary Prefect server with the review deployment applied, once per test session."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from prefect.testing.utilities import prefect_test_harness
+
+from case_reviews.clock import ManualClock
+from case_reviews.runtime import Runtime, use_runtime
+from deployments.driver import create_review_run
+from deployments.serve import deployments
+from notifications.smtp_catcher import SmtpCatcher
+from tests.conftest import make_runtime
+from tests.helpers import add_example_referral, load_example_board
+
+
+@pytest.fixture(scope="session")
+def prefect_api() -> Iterator[None]:
+    with prefect_test_harness(server_startup_timeout=90):
+        for deployment in deployments():
+            deployment.apply()
+        yield
+
+
+@dataclass
+class Case:
+    rt: Runtime
+    clock: ManualClock
+    smtp: SmtpCatcher
+    reference: str
+
+    def start(self):
+        return create_review_run(self.reference)
+
+
+@pytest.fixture
+def case_factory(prefect_api: None, sqlite_url: str, clock: ManualClock, smtp: SmtpCatcher):
+    def make(referral: str = "scr-child-t", **changes: object) -> Case:
+        rt = make_runtime(sqlite_url, clock, mail_url=smtp.url())
+        stack.append(use_runtime(rt))
+        stack[-1].__enter__()
+        load_example_board(rt)
+        reference = add_example_referral(rt, referral, **changes)
+        return Case(rt, clock, smtp, reference)
+
+    stack: list[Any] = []
+    yield make
+    for ctx in reversed(stack):
+        ctx.__exit__(None, None, None)
