@@ -221,6 +221,28 @@ def referral_show(
 
 
 @app.command()
+def start(reference: str) -> None:
+    """Start the review flow for a stored referral; prints the run's Prefect UI address."""
+    from deployments.driver import (
+        PrefectUnavailable,
+        ReviewAlreadyStarted,
+        run_ui_url,
+        start_review,
+    )
+
+    rt = _ready()
+    try:
+        run_id = start_review(rt, reference)
+    except store.NotFound as exc:
+        fail(str(exc))
+    except ReviewAlreadyStarted as exc:
+        fail(f"refused: {exc}")
+    except PrefectUnavailable as exc:
+        fail(f"{exc}; the referral stays stored: run 'reviews start {reference}' later", code=1)
+    typer.echo(run_ui_url(rt, run_id))
+
+
+@app.command()
 def status(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """Open reviews: stage, the gate each waits at, the next deadline and days left."""
     rt = _ready()

@@ -16,7 +16,9 @@ from prefect.exceptions import Pause
 from prefect.flow_engine import load_flow_and_flow_run, run_flow
 from prefect.flow_runs import resume_flow_run
 
+from case_reviews.runtime import Runtime
 from deployments.serve import REVIEW_DEPLOYMENT
+from models import store
 
 
 class ReviewAlreadyStarted(RuntimeError):
@@ -67,3 +69,34 @@ def resume(flow_run_id: UUID, run_input: dict[str, Any]) -> None:
     """Answer the gate the run is suspended at. Raises RuntimeError with the server's reason
     when the input does not fit the form; the run then stays suspended."""
     resume_flow_run(flow_run_id, run_input=run_input)
+
+
+def start_review(rt: Runtime, reference: str) -> UUID:
+    """Start the ``review`` flow for a stored referral and remember its run.
+
+    Refuses, by name, a review that does not exist or already has a run. If Prefect is down
+    the referral stays stored (nothing is changed) and can be started later.
+    """
+    with rt.sessions() as session:
+        review = store.get_review(session, reference)  # NotFound names the reference
+        if review.flow_run_id is not None:
+            raise ReviewAlreadyStarted(
+                f"{reference} was started already (flow run {review.flow_run_id})"
+            )
+    run_id = create_review_run(reference)
+    with rt.sessions.begin() as session:
+        review = store.get_review(session, reference)
+        review.flow_run_id = str(run_id)
+        store.record_audit(
+            session,
+            review_id=review.id,
+            actor=rt.settings.operator,
+            action="review_started",
+            detail={"flow_run_id": str(run_id)},
+            at=rt.now(),
+        )
+    return run_id
+
+
+def run_ui_url(rt: Runtime, flow_run_id: UUID | str) -> str:
+    return f"{rt.settings.ui_url.rstrip('/')}/runs/flow-run/{flow_run_id}"

@@ -3,6 +3,7 @@ tests' real SMTP peer. Optionally writes each message to a folder and prints a l
 
 from __future__ import annotations
 
+import asyncio
 import email
 import email.policy
 import socket
@@ -36,14 +37,37 @@ class CaughtMessage:
 
 
 @dataclass
+class Hold:
+    """Holds the next message to ``recipient`` mid-transaction (before the server answers),
+    so a test can act at that exact moment; ``release`` then answers with ``reply``."""
+
+    recipient: str
+    arrived: threading.Event = field(default_factory=threading.Event)
+    released: threading.Event = field(default_factory=threading.Event)
+    reply: str = "451 Requested action aborted"
+
+    def release(self, reply: str | None = None) -> None:
+        if reply is not None:
+            self.reply = reply
+        self.released.set()
+
+
+@dataclass
 class _Handler:
     mail_dir: Path | None
     echo: bool
     received: list[CaughtMessage] = field(default_factory=list)
     refuse_with: str | None = None
+    holds: list[Hold] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        for hold in list(self.holds):
+            if hold.recipient in envelope.rcpt_tos:
+                self.holds.remove(hold)
+                hold.arrived.set()
+                await asyncio.get_running_loop().run_in_executor(None, hold.released.wait, 60)
+                return hold.reply
         if self.refuse_with:
             return self.refuse_with
         parsed = email.message_from_bytes(envelope.content, policy=email.policy.default)
@@ -78,6 +102,12 @@ class SmtpCatcher:
     def received(self) -> list[CaughtMessage]:
         with self._handler.lock:
             return list(self._handler.received)
+
+    def hold(self, recipient: str) -> Hold:
+        """Hold the next message to ``recipient`` until the returned hold is released."""
+        held = Hold(recipient)
+        self._handler.holds.append(held)
+        return held
 
     def refuse(self, reply: str | None = "451 Try again later") -> None:
         self._handler.refuse_with = reply

@@ -152,6 +152,7 @@ def _yes(flag: bool) -> str:
 
 
 def run_url(ui_url: str) -> str:
+    """The Prefect UI page of the run this task belongs to."""
     return f"{ui_url.rstrip('/')}/runs/flow-run/{flow_run.id}"
 
 
