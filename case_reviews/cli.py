@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from datetime import date
+import os
+from datetime import date, datetime, time
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
@@ -240,6 +241,64 @@ def start(reference: str) -> None:
     except PrefectUnavailable as exc:
         fail(f"{exc}; the referral stays stored: run 'reviews start {reference}' later", code=1)
     typer.echo(run_ui_url(rt, run_id))
+
+
+@app.command()
+def simulate(
+    regime: Annotated[str, typer.Option(help="scr, lcspr, sar, cpr or apr")],
+    scenario: Annotated[str, typer.Option(help="full, cir or no-review")] = "full",
+    keep: Annotated[
+        Path | None, typer.Option(help="Leave the Prefect home and the case store in DIR.")
+    ] = None,
+    subject_name: Annotated[
+        str | None, typer.Option(help="The subject's recorded real name.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Run one complete review on a temporary server with a simulated clock."""
+    # Prefect reads its logging level when first imported; keep its console quiet here.
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    from case_reviews.simulate import EXAMPLE_FOR_REGIME
+    from case_reviews.simulate import simulate as run_simulation
+    from case_reviews.simulation import SCENARIO_DECISION
+
+    if regime not in EXAMPLE_FOR_REGIME:
+        fail(f"--regime: unknown regime {regime!r} (known: {', '.join(EXAMPLE_FOR_REGIME)})")
+    if scenario not in SCENARIO_DECISION:
+        fail(f"--scenario: unknown scenario {scenario!r} (known: {', '.join(SCENARIO_DECISION)})")
+    summary = run_simulation(regime, scenario, keep, subject_name)  # type: ignore[arg-type]
+    if as_json:
+        typer.echo(_json(summary))
+        return
+    for key, value in summary.items():
+        typer.echo(f"{key}: {', '.join(value) if isinstance(value, list) else value}")
+
+
+@app.command()
+def sweep(
+    now: Annotated[
+        str | None, typer.Option(help="Sweep as of this date (YYYY-MM-DD, 08:00 London).")
+    ] = None,
+) -> None:
+    """Deliver what is queued (and, with the reminder policy, what is due)."""
+    from case_reviews.clock import LONDON, ManualClock
+    from tasks.sweep import run_sweep
+
+    rt = _ready()
+    if now is not None:
+        try:
+            on = date.fromisoformat(now)
+        except ValueError:
+            fail(f"--now: {now!r} is not a date (expected YYYY-MM-DD)")
+        rt = Runtime(
+            settings=rt.settings,
+            clock=ManualClock(datetime.combine(on, time(8), tzinfo=LONDON)),
+            deadlines=rt.deadlines,
+            sessions=rt.sessions,
+            mailer=rt.mailer,
+        )
+    report = run_sweep(rt)
+    typer.echo(f"sweep: {report.sent} sent, {report.failed} failed, {report.pending} pending")
 
 
 @app.command()

@@ -126,7 +126,7 @@ def drive(
     reference: str,
     scenario: Scenario,
     *,
-    between_gates: Callable[[], None] | None = None,
+    between_gates: Callable[[], object] | None = None,
     stop_at: str | None = None,
     max_gates: int = 30,
 ) -> DriveResult:
