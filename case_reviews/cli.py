@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from datetime import date, datetime, time
@@ -284,21 +285,25 @@ def sweep(
     from case_reviews.clock import LONDON, ManualClock
     from tasks.sweep import run_sweep
 
-    rt = _ready()
+    on = None
     if now is not None:
         try:
             on = date.fromisoformat(now)
         except ValueError:
             fail(f"--now: {now!r} is not a date (expected YYYY-MM-DD)")
-        rt = Runtime(
-            settings=rt.settings,
-            clock=ManualClock(datetime.combine(on, time(8), tzinfo=LONDON)),
-            deadlines=rt.deadlines,
-            sessions=rt.sessions,
-            mailer=rt.mailer,
+    rt = _ready()
+    if on is not None:
+        rt = dataclasses.replace(
+            rt, clock=ManualClock(datetime.combine(on, time(8), tzinfo=LONDON))
         )
     report = run_sweep(rt)
-    typer.echo(f"sweep: {report.sent} sent, {report.failed} failed, {report.pending} pending")
+    quiet = " (weekend or bank holiday: no reminders)" if report.quiet_day else ""
+    typer.echo(
+        f"sweep {report.on:%a %d %b %Y}{quiet}: {report.reminders_queued} reminder messages "
+        f"queued for {report.rounds_recorded} obligations"
+        f"{', weekly digest queued' if report.digest_queued else ''}; "
+        f"{report.sent} sent, {report.failed} failed, {report.pending} still pending"
+    )
 
 
 @app.command()

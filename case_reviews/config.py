@@ -33,6 +33,10 @@ class Settings(BaseSettings):
         default=None,
         description="Directory of the board's own rule packs (YAML), applied over the built-ins.",
     )
+    reminder_policy: Path | None = Field(
+        default=None,
+        description="The board's reminder policy (YAML), applied key by key over the default.",
+    )
     operator: str = Field(
         default="business manager",
         description="Who is recorded in the audit trail for CLI actions.",

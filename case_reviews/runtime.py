@@ -21,6 +21,7 @@ from case_reviews.deadlines import DeadlineEngine, load_rule_packs
 from models.db import get_engine, session_factory
 from models.migrate import alembic_config
 from notifications.mailer import AppriseMailer, Mailer
+from notifications.reminders import ReminderPolicy, load_policy
 
 
 class SchemaNotReady(RuntimeError):
@@ -36,6 +37,7 @@ class Runtime:
     deadlines: DeadlineEngine
     sessions: sessionmaker[Session] = field(repr=False)
     mailer: Mailer = field(repr=False)
+    reminder_policy: ReminderPolicy = field(repr=False)
 
     @classmethod
     def from_settings(
@@ -47,6 +49,7 @@ class Runtime:
             deadlines=DeadlineEngine(load_rule_packs(settings.rules_dir)),
             sessions=session_factory(settings.database_url),
             mailer=mailer or AppriseMailer(settings.mail_url),
+            reminder_policy=load_policy(settings.reminder_policy),
         )
 
     def now(self) -> datetime:

@@ -259,6 +259,21 @@ class AuditEvent(Base):
     at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
+class ReminderRound(Base):
+    """One round of chasing one obligation (``before-5``, ``due``, ``overdue-2``…): recorded
+    with the message that carried it, so a round is never sent twice."""
+
+    __tablename__ = "reminder_round"
+    __table_args__ = (UniqueConstraint("obligation_id", "round"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    obligation_id: Mapped[int] = mapped_column(ForeignKey("obligation.id"))
+    round: Mapped[str] = mapped_column(String(30))
+    escalated: Mapped[bool] = mapped_column(Boolean, default=False)
+    on_date: Mapped[date] = mapped_column(Date)
+    outbox_keys: Mapped[list[str]] = mapped_column(JSON, default=list)
+
+
 class OutboxMessage(Base):
     """One email to one recipient, stored before it is sent; its key makes sending idempotent."""
 

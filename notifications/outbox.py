@@ -13,7 +13,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -56,17 +56,20 @@ def queue_message(
     recipient: str,
     email: RenderedEmail,
     now: datetime,
-    identity: KnownIdentity | None = None,
+    identity: KnownIdentity | Sequence[KnownIdentity] | None = None,
 ) -> bool:
     """Queue one message under ``key`` unless that key is already queued. Returns True if new.
 
-    With ``identity`` given, a message that carries the real name, date of birth or NHS number
-    is refused (:class:`IdentityInMessage`): messages carry the pseudonym only.
+    With ``identity`` given (one subject, or every subject a digest mentions), a message that
+    carries a real name, date of birth or NHS number is refused (:class:`IdentityInMessage`):
+    messages carry the pseudonym only.
     """
     if session.scalar(select(OutboxMessage.id).where(OutboxMessage.key == key)) is not None:
         return False
-    if identity is not None:
-        leaks = identity_leaks(f"{email.subject}\n{email.text}\n{email.html}", identity)
+    identities = [identity] if isinstance(identity, KnownIdentity) else list(identity or [])
+    text = f"{email.subject}\n{email.text}\n{email.html}"
+    for known in identities:
+        leaks = identity_leaks(text, known)
         if leaks:
             raise IdentityInMessage(f"message {key} carries the subject's {', '.join(leaks)}")
     session.add(

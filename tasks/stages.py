@@ -421,6 +421,18 @@ def final_report(reference: str, answer: FinalReportApproved) -> StageResult:
         due = required_due(session, review, "action_plan_signoff")
         board = session.get_one(Board, review.board_id)
         for agency in store.involved_agencies(session, review.id):
+            store.upsert_obligation(
+                session,
+                key=f"{reference}:signoff:{agency.name}",
+                review_id=review.id,
+                milestone="action_plan_signoff",
+                description="action plan sign-off",
+                owed_by=agency.name,
+                agency_id=agency.id,
+                owed_to="board",
+                due_on=due,
+                now=rt.now(),
+            )
             queued += queue_email(
                 session,
                 rt,
@@ -453,12 +465,15 @@ def action_plan_signoff(reference: str, answer: ActionPlanSignedOff) -> StageRes
             name="action_plan_signed_off",
             on_date=answer.signed_off_on,
         )
-        store.meet_obligation(
-            session,
-            key=f"{reference}:action_plan_signoff",
-            on_date=answer.signed_off_on,
-            note=f"chair override: {answer.override_reason}" if answer.chair_override else "",
-        )
+        note = f"chair override: {answer.override_reason}" if answer.chair_override else ""
+        for obligation in session.scalars(
+            select(Obligation).where(
+                Obligation.review_id == review.id, Obligation.milestone == "action_plan_signoff"
+            )
+        ):
+            store.meet_obligation(
+                session, key=obligation.key, on_date=answer.signed_off_on, note=note
+            )
         first = required_due(session, review, "action_progress")
         for agency in store.involved_agencies(session, review.id):
             store.upsert_obligation(

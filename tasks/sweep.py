@@ -1,20 +1,331 @@
-"""The daily sweep's work, as a plain function the ``sweep`` flow and the simulation share."""
+"""The daily sweep's work, as a plain function the ``sweep`` flow and the simulation share.
+
+One pass:
+1. On a working day, select the open obligations the policy chases with one indexed query
+   (``status``, ``due_on``), work out the round each has reached, and queue one message per
+   recipient (a digest when a recipient has several items), escalating overdue items to the
+   safeguarding lead and the business manager (the chair for the board's own deadlines).
+   Each round is logged with its messages in the same transaction, so a round is sent once.
+2. On the week's first working day (from the policy's weekday), queue the business manager's
+   weekly digest of every open obligation, red/amber/green.
+3. Deliver the outbox (new messages and retries).
+On weekends and bank holidays nothing new is queued; messages already queued (retries) still go.
+"""
 
 from __future__ import annotations
 
-from pydantic import BaseModel
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
 
+from pydantic import BaseModel
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from case_reviews.deadlines import WorkingCalendar
 from case_reviews.runtime import Runtime
-from notifications.outbox import deliver_pending
+from models.identity_guard import KnownIdentity
+from models.orm import (
+    Agency,
+    Board,
+    Obligation,
+    ObligationStatus,
+    OutboxMessage,
+    ReminderRound,
+    Review,
+    ReviewStatus,
+    SubjectIdentity,
+)
+from notifications.outbox import deliver_pending, queue_message
+from notifications.reminders import ReminderPolicy, Round, rag, round_due
+from notifications.render import render
 
 
 class SweepReport(BaseModel):
+    on: date
+    quiet_day: bool
+    reminders_queued: int
+    rounds_recorded: int
+    digest_queued: bool
     sent: int
     failed: int
     pending: int
 
 
+@dataclass
+class _Item:
+    obligation: Obligation
+    review: Review
+    round: Round
+
+    def context(self, today: date, calendar: WorkingCalendar) -> dict[str, Any]:
+        overdue = self.obligation.due_on < today
+        return {
+            "reference": self.review.reference,
+            "pseudonym": self.review.pseudonym,
+            "what": self.obligation.description,
+            "owed_by": self.obligation.owed_by,
+            "due": self.obligation.due_on,
+            "state": "overdue" if overdue else self.round.kind,
+            "days_overdue": calendar.working_days_between(self.obligation.due_on, today)
+            if overdue
+            else 0,
+        }
+
+
+@dataclass
+class _Letter:
+    """Everything one recipient gets today: one message."""
+
+    recipient: str
+    label: str
+    escalation_role: str | None
+    items: list[_Item] = field(default_factory=list)
+    note: str = ""
+
+
+def _candidates(
+    session: Session, today: date, policy: ReminderPolicy
+) -> list[tuple[Obligation, Review, Agency | None, Board]]:
+    # A round can come at most this many calendar days before the due date.
+    horizon = today + timedelta(days=2 * max(policy.before_working_days, default=0) + 14)
+    query = (
+        select(Obligation, Review, Agency, Board)
+        .join(Review, Review.id == Obligation.review_id)
+        .join(Board, Board.id == Review.board_id)
+        .outerjoin(Agency, Agency.id == Obligation.agency_id)
+        .where(
+            Obligation.status == ObligationStatus.OPEN,
+            Obligation.due_on <= horizon,
+            Obligation.milestone.in_(policy.chase),
+            Review.status == ReviewStatus.OPEN,
+        )
+        .order_by(Obligation.due_on, Obligation.id)
+    )
+    return [(o, r, a, b) for o, r, a, b in session.execute(query).tuples()]
+
+
+def _letters(
+    rows: list[tuple[Obligation, Review, Agency | None, Board]],
+    sent_rounds: set[tuple[int, str]],
+    today: date,
+    policy: ReminderPolicy,
+    calendar: WorkingCalendar,
+) -> tuple[dict[str, _Letter], list[tuple[_Item, bool]]]:
+    letters: dict[str, _Letter] = {}
+    due_items: list[tuple[_Item, bool]] = []
+
+    def letter(recipient: str, label: str, role: str | None) -> _Letter:
+        key = f"{recipient}|{role or ''}"
+        if key not in letters:
+            letters[key] = _Letter(recipient, label, role)
+        return letters[key]
+
+    for obligation, review, agency, board in rows:
+        reached = round_due(
+            obligation.due_on, obligation.created_at.date(), today, policy, calendar
+        )
+        if reached is None or (obligation.id, reached.name) in sent_rounds:
+            continue
+        item = _Item(obligation, review, reached)
+        due_items.append((item, reached.escalated))
+        if agency is not None:
+            primary = agency.contact_email or agency.safeguarding_lead_email
+            if primary is None:
+                missing = letter(board.business_manager_email, "business manager", None)
+                missing.items.append(item)
+                missing.note = (
+                    f"No contact email is recorded for {agency.name}: please chase them "
+                    "directly and record a contact."
+                )
+            else:
+                letter(primary, agency.name, None).items.append(item)
+            if reached.escalated:
+                if agency.safeguarding_lead_email and agency.safeguarding_lead_email != primary:
+                    letter(
+                        agency.safeguarding_lead_email,
+                        f"{agency.name} safeguarding lead",
+                        "the agency's safeguarding lead",
+                    ).items.append(item)
+                letter(
+                    board.business_manager_email, "business manager", "the board's business manager"
+                ).items.append(item)
+        else:
+            letter(board.business_manager_email, "business manager", None).items.append(item)
+            if reached.escalated:
+                letter(board.chair_email, "chair", "the board's independent chair").items.append(
+                    item
+                )
+    return letters, due_items
+
+
+def _identities(session: Session, review_ids: set[int]) -> list[KnownIdentity]:
+    rows = session.scalars(select(SubjectIdentity).where(SubjectIdentity.review_id.in_(review_ids)))
+    return [KnownIdentity(r.full_name, r.date_of_birth, r.nhs_number) for r in rows]
+
+
+def queue_reminders(
+    session: Session, rt: Runtime, policy: ReminderPolicy, calendar: WorkingCalendar
+) -> tuple[int, int]:
+    """Queue today's reminders and log their rounds. Returns (messages, rounds)."""
+    today = rt.today()
+    rows = _candidates(session, today, policy)
+    if not rows:
+        return 0, 0
+    sent_rounds = set(
+        session.execute(
+            select(ReminderRound.obligation_id, ReminderRound.round).where(
+                ReminderRound.obligation_id.in_([o.id for o, *_ in rows])
+            )
+        ).tuples()
+    )
+    letters, due_items = _letters(rows, sent_rounds, today, policy, calendar)
+    board_name = rows[0][3].name
+    keys_by_obligation: dict[int, list[str]] = defaultdict(list)
+    queued = 0
+    for letter in letters.values():
+        items = letter.items
+        review_ids = {i.review.id for i in items}
+        # Several messages may go to one address in a day (say a new item after the first
+        # sweep); number them so each has its own key.
+        prefix = (
+            f"reminders:{today.isoformat()}:{letter.escalation_role or 'owner'}:{letter.recipient}:"
+        )
+        already = (
+            session.scalar(select(func.count()).where(OutboxMessage.key.like(f"{prefix}%"))) or 0
+        )
+        key = f"{prefix}{already + 1}"
+        contexts = [i.context(today, calendar) for i in items]
+        email = render(
+            "reminder",
+            board_name=board_name,
+            reference=items[0].review.reference if len(review_ids) == 1 else "",
+            pseudonym=items[0].review.pseudonym if len(review_ids) == 1 else "",
+            items=contexts,
+            escalation=letter.escalation_role is not None,
+            escalation_role=letter.escalation_role or "",
+            recipient_label=letter.label,
+            overdue_count=sum(1 for c in contexts if c["state"] == "overdue"),
+            note=letter.note,
+        )
+        kind = (
+            "escalation"
+            if letter.escalation_role
+            else "overdue_notice"
+            if any(c["state"] == "overdue" for c in contexts)
+            else "reminder"
+        )
+        queued += queue_message(
+            session,
+            key=key,
+            review_id=items[0].review.id if len(review_ids) == 1 else None,
+            kind=kind,
+            recipient=letter.recipient,
+            email=email,
+            now=rt.now(),
+            identity=_identities(session, review_ids),
+        )
+        for item in items:
+            keys_by_obligation[item.obligation.id].append(key)
+    for item, escalated in due_items:
+        session.add(
+            ReminderRound(
+                obligation_id=item.obligation.id,
+                round=item.round.name,
+                escalated=escalated,
+                on_date=today,
+                outbox_keys=keys_by_obligation[item.obligation.id],
+            )
+        )
+    session.flush()
+    return queued, len(due_items)
+
+
+def _digest_day(today: date, policy: ReminderPolicy, calendar: WorkingCalendar) -> bool:
+    """Is today the first working day on or after this week's digest weekday?"""
+    target = today - timedelta(days=today.weekday() - policy.weekly_digest_weekday)
+    if today < target:
+        return False
+    first = target if calendar.is_working_day(target) else calendar.add_working_days(target, 1)
+    return first == today
+
+
+def queue_weekly_digest(
+    session: Session, rt: Runtime, policy: ReminderPolicy, calendar: WorkingCalendar
+) -> bool:
+    """Queue the business manager's weekly red/amber/green digest (once a week per board)."""
+    today = rt.today()
+    if not _digest_day(today, policy, calendar):
+        return False
+    queued_any = False
+    for board in session.scalars(select(Board)):
+        rows = list(
+            session.execute(
+                select(Obligation, Review)
+                .join(Review, Review.id == Obligation.review_id)
+                .where(
+                    Review.board_id == board.id,
+                    Review.status == ReviewStatus.OPEN,
+                    Obligation.status == ObligationStatus.OPEN,
+                )
+                .order_by(Obligation.due_on, Review.reference)
+            ).tuples()
+        )
+        items = [
+            {
+                "rag": rag(o.due_on, today, policy, calendar),
+                "reference": r.reference,
+                "pseudonym": r.pseudonym,
+                "what": o.description,
+                "owed_by": o.owed_by,
+                "due": o.due_on,
+            }
+            for o, r in rows
+        ]
+        counts = {c: sum(1 for i in items if i["rag"] == c) for c in ("red", "amber", "green")}
+        year, week, _ = today.isocalendar()
+        queued_any |= queue_message(
+            session,
+            key=f"weekly_digest:{year}-W{week:02d}:{board.business_manager_email}",
+            review_id=None,
+            kind="weekly_digest",
+            recipient=board.business_manager_email,
+            email=render(
+                "weekly_digest",
+                board_name=board.name,
+                reference="",
+                pseudonym="",
+                items=items,
+                counts=counts,
+                week_of=today,
+                amber_days=policy.amber_within_working_days,
+            ),
+            now=rt.now(),
+            identity=_identities(session, {r.id for _, r in rows}),
+        )
+    return queued_any
+
+
 def run_sweep(rt: Runtime) -> SweepReport:
-    """Deliver every due message in the outbox (each exactly once; failures stay queued)."""
+    """One sweep (see the module docstring). Running it twice in a day sends nothing new."""
+    calendar = rt.deadlines.calendar
+    today = rt.today()
+    quiet = not calendar.is_working_day(today)
+    queued = rounds = 0
+    digest = False
+    if not quiet:
+        with rt.sessions.begin() as session:
+            queued, rounds = queue_reminders(session, rt, rt.reminder_policy, calendar)
+            digest = queue_weekly_digest(session, rt, rt.reminder_policy, calendar)
     report = deliver_pending(rt.sessions, rt.mailer, rt.now)
-    return SweepReport(sent=report.sent, failed=report.failed, pending=report.pending)
+    return SweepReport(
+        on=today,
+        quiet_day=quiet,
+        reminders_queued=queued,
+        rounds_recorded=rounds,
+        digest_queued=digest,
+        sent=report.sent,
+        failed=report.failed,
+        pending=report.pending,
+    )

@@ -365,6 +365,11 @@ class DeadlineEngine:
         self._packs: dict[str, RulePack] = dict(packs)
         self._calendar = calendar if calendar is not None else WorkingCalendar()
 
+    @property
+    def calendar(self) -> WorkingCalendar:
+        """The working-day calendar the engine counts with (shared by the reminder sweep)."""
+        return self._calendar
+
     def regimes(self) -> list[str]:
         """The regime ids this engine knows, sorted."""
         return sorted(self._packs)

@@ -136,3 +136,28 @@ def test_unmigrated_store_is_reported_with_the_fix(tmp_path: Path) -> None:
         text=True,
     )
     assert (result.returncode, json.loads(result.stdout)) == (0, [])
+
+
+def test_sweep_on_a_bank_holiday_says_so_and_sends_nothing(sqlite_rt: Runtime) -> None:
+    invoke("board", "load", str(EXAMPLES / "board.yaml"))
+    invoke("referral", "add", str(EXAMPLES / "referrals" / "scr-child-t.yaml"))
+    code, out, err = invoke("sweep", "--now", "2026-12-25")
+    assert code == 0, err
+    assert out.startswith("sweep Fri 25 Dec 2026 (weekend or bank holiday: no reminders)")
+    assert "0 reminder messages queued" in out
+
+
+def test_sweep_reports_messages_left_pending_when_smtp_is_unreachable(sqlite_rt: Runtime) -> None:
+    invoke("board", "load", str(EXAMPLES / "board.yaml"))
+    invoke("referral", "add", str(EXAMPLES / "referrals" / "scr-child-t.yaml"))
+    # The chair's decision is due on Wednesday 2 December 2026; nothing listens for mail.
+    code, out, err = invoke("sweep", "--now", "2026-12-02")
+    assert code == 0, err
+    assert "1 reminder messages queued for 1 obligations" in out
+    assert "0 sent, 1 failed, 1 still pending" in out
+
+
+def test_sweep_refuses_a_bad_date_naming_the_option() -> None:
+    code, _, err = invoke("sweep", "--now", "next tuesday")
+    assert code == 2
+    assert "--now: 'next tuesday' is not a date" in err

@@ -80,3 +80,17 @@ def test_simulate_refuses_an_unknown_regime_by_name() -> None:
     )
     assert result.returncode == 2
     assert "unknown regime 'xyz'" in result.stderr
+
+
+def test_simulate_lcspr_chases_agencies_without_duplicates() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "case_reviews", "simulate", "--regime", "lcspr", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    summary = json.loads(result.stdout)
+    assert summary["reminders_sent"] > 0
+    assert summary["duplicate_emails"] == 0
+    assert len(summary["stages"]) == 14
