@@ -1,25 +1,43 @@
-"""Finds a subject's real identity in free text that must carry only the pseudonym."""
+"""Finds a subject's real identity in free text that must carry only the pseudonym.
+
+The text is indexed once (its words, the dates it mentions, its runs of digits), so checking
+one message against many subjects (a digest across reviews) costs one pass over the text.
+"""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
 from datetime import date
+from functools import cached_property
 
-_MONTHS = [
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-]
+_MONTHS = {
+    name.casefold(): number
+    for number, full in enumerate(
+        [
+            "January",
+            "February",
+            "March",
+            "April",
+            "May",
+            "June",
+            "July",
+            "August",
+            "September",
+            "October",
+            "November",
+            "December",
+        ],
+        start=1,
+    )
+    for name in (full, full[:3])
+}
+_NAME_SPLIT = re.compile(r"[\s\-']+")
+_WORD = re.compile(r"\w+")
+_ISO = re.compile(r"\b(\d{4})-(\d{1,2})-(\d{1,2})\b")
+_DMY = re.compile(r"\b(\d{1,2})[/.](\d{1,2})[/.](\d{4})\b")
+_D_MONTH_Y = re.compile(r"\b(\d{1,2})\s+([A-Za-z]{3,9})\s+(\d{4})\b")
+_DIGIT_RUN = re.compile(r"\d[\d\s-]*\d")
 
 
 @dataclass(frozen=True)
@@ -28,32 +46,52 @@ class KnownIdentity:
     date_of_birth: date
     nhs_number: str | None = None
 
+    @cached_property
+    def name_parts(self) -> frozenset[str]:
+        """Each part of the real name of three letters or more, case-folded."""
+        return frozenset(p.casefold() for p in _NAME_SPLIT.split(self.full_name) if len(p) >= 3)
 
-def _date_spellings(day: date) -> list[str]:
-    month = _MONTHS[day.month - 1]
-    return [
-        day.isoformat(),
-        f"{day.day:02d}/{day.month:02d}/{day.year}",
-        f"{day.day}/{day.month}/{day.year}",
-        f"{day.day:02d}.{day.month:02d}.{day.year}",
-        f"{day.day} {month} {day.year}",
-        f"{day.day} {month[:3]} {day.year}",
-    ]
+
+def _safe_date(year: int, month: int, day: int) -> date | None:
+    try:
+        return date(year, month, day)
+    except ValueError:
+        return None
+
+
+class TextIndex:
+    """What identity could show through in a text: its words, dates and digit runs."""
+
+    def __init__(self, text: str) -> None:
+        self.words = frozenset(w.casefold() for w in _WORD.findall(text))
+        found: set[date | None] = set()
+        found.update(_safe_date(int(y), int(m), int(d)) for y, m, d in _ISO.findall(text))
+        found.update(_safe_date(int(y), int(m), int(d)) for d, m, y in _DMY.findall(text))
+        found.update(
+            _safe_date(int(y), _MONTHS[m.casefold()], int(d))
+            for d, m, y in _D_MONTH_Y.findall(text)
+            if m.casefold() in _MONTHS
+        )
+        found.discard(None)
+        self.dates = frozenset(d for d in found if d is not None)
+        self.digits = tuple(re.sub(r"[\s-]", "", run) for run in _DIGIT_RUN.findall(text))
+
+    def leaks(self, identity: KnownIdentity) -> list[str]:
+        """What of ``identity`` appears: 'name', 'date of birth', 'NHS number'.
+
+        Each part of the real name counts as a whole word, case-blind, so a surname on its own
+        is caught; a date of birth in any usual spelling (2022-05-14, 14/05/2022, 14 May 2022).
+        """
+        found: list[str] = []
+        if identity.name_parts & self.words:
+            found.append("name")
+        if identity.date_of_birth in self.dates:
+            found.append("date of birth")
+        if identity.nhs_number and any(identity.nhs_number in run for run in self.digits):
+            found.append("NHS number")
+        return found
 
 
 def identity_leaks(text: str, identity: KnownIdentity) -> list[str]:
-    """What of ``identity`` appears in ``text``: 'name', 'date of birth', 'NHS number'.
-
-    Each part of the real name of three letters or more counts as a whole word, case-blind, so
-    a surname on its own is caught.
-    """
-    found: list[str] = []
-    parts = [p for p in re.split(r"[\s\-']+", identity.full_name) if len(p) >= 3]
-    if any(re.search(rf"\b{re.escape(p)}\b", text, re.IGNORECASE) for p in parts):
-        found.append("name")
-    lowered = text.casefold()
-    if any(s.casefold() in lowered for s in _date_spellings(identity.date_of_birth)):
-        found.append("date of birth")
-    if identity.nhs_number and identity.nhs_number in re.sub(r"[\s-]", "", text):
-        found.append("NHS number")
-    return found
+    """What of ``identity`` appears in ``text`` (see :meth:`TextIndex.leaks`)."""
+    return TextIndex(text).leaks(identity)

@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from models.identity_guard import KnownIdentity, identity_leaks
+from models.identity_guard import KnownIdentity, TextIndex
 from models.orm import OutboxMessage
 from notifications.mailer import DeliveryFailed, Mailer, OutgoingMessage
 from notifications.render import RenderedEmail
@@ -67,9 +67,9 @@ def queue_message(
     if session.scalar(select(OutboxMessage.id).where(OutboxMessage.key == key)) is not None:
         return False
     identities = [identity] if isinstance(identity, KnownIdentity) else list(identity or [])
-    text = f"{email.subject}\n{email.text}\n{email.html}"
+    index = TextIndex(f"{email.subject}\n{email.text}\n{email.html}")
     for known in identities:
-        leaks = identity_leaks(text, known)
+        leaks = index.leaks(known)
         if leaks:
             raise IdentityInMessage(f"message {key} carries the subject's {', '.join(leaks)}")
     session.add(

@@ -77,18 +77,31 @@ def rounds(due: date, policy: ReminderPolicy, calendar: WorkingCalendar) -> list
             found[on] = Round(f"before-{n}", on, "reminder")
     if policy.on_due_date:
         found[due_day] = Round("due", due_day, "due")
+    on = due
     for k in range(1, policy.max_overdue_rounds + 1):
-        on = calendar.add_working_days(due, k * policy.overdue_every_working_days)
+        on = calendar.add_working_days(on, policy.overdue_every_working_days)
         found[on] = Round(f"overdue-{k}", on, "overdue", k >= policy.escalate_from_overdue)
     return [found[d] for d in sorted(found)]
 
 
 def round_due(
-    due: date, opened: date, today: date, policy: ReminderPolicy, calendar: WorkingCalendar
+    due: date,
+    opened: date,
+    today: date,
+    policy: ReminderPolicy,
+    calendar: WorkingCalendar,
+    known: dict[date, list[Round]] | None = None,
 ) -> Round | None:
-    """The latest round that has come by ``today`` (and not before ``opened``), if any."""
+    """The latest round that has come by ``today`` (and not before ``opened``), if any.
+
+    ``known`` caches each due date's rounds across calls: a sweep meets few distinct dates.
+    """
+    if known is None:
+        known = {}
+    if due not in known:
+        known[due] = rounds(due, policy, calendar)
     latest = None
-    for candidate in rounds(due, policy, calendar):
+    for candidate in known[due]:
         if candidate.on > today:
             break
         if candidate.on >= opened:

@@ -16,13 +16,14 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, timedelta
-from typing import Any
+from datetime import date, datetime, timedelta
+from typing import Any, NamedTuple
 
 from pydantic import BaseModel
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
+from case_reviews.clock import LONDON
 from case_reviews.deadlines import WorkingCalendar
 from case_reviews.runtime import Runtime
 from models.identity_guard import KnownIdentity
@@ -53,25 +54,57 @@ class SweepReport(BaseModel):
     pending: int
 
 
+class _Candidate(NamedTuple):
+    """The columns the sweep needs of one open obligation (no ORM objects: there are many)."""
+
+    obligation_id: int
+    description: str
+    owed_by: str
+    due_on: date
+    created_at: datetime
+    review_id: int
+    reference: str
+    pseudonym: str
+    agency_name: str | None
+    contact_email: str | None
+    lead_email: str | None
+    board_name: str
+    business_manager_email: str
+    chair_email: str
+
+
 @dataclass
 class _Item:
-    obligation: Obligation
-    review: Review
+    candidate: _Candidate
     round: Round
+    context: dict[str, Any]
 
-    def context(self, today: date, calendar: WorkingCalendar) -> dict[str, Any]:
-        overdue = self.obligation.due_on < today
-        return {
-            "reference": self.review.reference,
-            "pseudonym": self.review.pseudonym,
-            "what": self.obligation.description,
-            "owed_by": self.obligation.owed_by,
-            "due": self.obligation.due_on,
-            "state": "overdue" if overdue else self.round.kind,
-            "days_overdue": calendar.working_days_between(self.obligation.due_on, today)
-            if overdue
-            else 0,
-        }
+
+def _item(
+    candidate: _Candidate,
+    reached: Round,
+    today: date,
+    days_overdue: dict[date, int],
+    calendar: WorkingCalendar,
+) -> _Item:
+    """An item and what the templates show of it, worked out once however many get it."""
+    due = candidate.due_on
+    overdue = due < today
+    if overdue and due not in days_overdue:
+        days_overdue[due] = calendar.working_days_between(due, today)
+    return _Item(
+        candidate,
+        reached,
+        {
+            "reference": candidate.reference,
+            "pseudonym": candidate.pseudonym,
+            "what": candidate.description,
+            "owed_by": candidate.owed_by,
+            "due": due,
+            "state": "overdue" if overdue else reached.kind,
+            "days_overdue": days_overdue[due] if overdue else 0,
+        },
+    )
 
 
 @dataclass
@@ -85,13 +118,26 @@ class _Letter:
     note: str = ""
 
 
-def _candidates(
-    session: Session, today: date, policy: ReminderPolicy
-) -> list[tuple[Obligation, Review, Agency | None, Board]]:
+def _candidates(session: Session, today: date, policy: ReminderPolicy) -> list[_Candidate]:
     # A round can come at most this many calendar days before the due date.
     horizon = today + timedelta(days=2 * max(policy.before_working_days, default=0) + 14)
     query = (
-        select(Obligation, Review, Agency, Board)
+        select(
+            Obligation.id,
+            Obligation.description,
+            Obligation.owed_by,
+            Obligation.due_on,
+            Obligation.created_at,
+            Review.id,
+            Review.reference,
+            Review.pseudonym,
+            Agency.name,
+            Agency.contact_email,
+            Agency.safeguarding_lead_email,
+            Board.name,
+            Board.business_manager_email,
+            Board.chair_email,
+        )
         .join(Review, Review.id == Obligation.review_id)
         .join(Board, Board.id == Review.board_id)
         .outerjoin(Agency, Agency.id == Obligation.agency_id)
@@ -103,11 +149,11 @@ def _candidates(
         )
         .order_by(Obligation.due_on, Obligation.id)
     )
-    return [(o, r, a, b) for o, r, a, b in session.execute(query).tuples()]
+    return [_Candidate(*row) for row in session.execute(query).tuples()]
 
 
 def _letters(
-    rows: list[tuple[Obligation, Review, Agency | None, Board]],
+    rows: list[_Candidate],
     sent_rounds: set[tuple[int, str]],
     today: date,
     policy: ReminderPolicy,
@@ -122,41 +168,40 @@ def _letters(
             letters[key] = _Letter(recipient, label, role)
         return letters[key]
 
-    for obligation, review, agency, board in rows:
-        reached = round_due(
-            obligation.due_on, obligation.created_at.date(), today, policy, calendar
-        )
-        if reached is None or (obligation.id, reached.name) in sent_rounds:
+    known_rounds: dict[date, list[Round]] = {}
+    days_overdue: dict[date, int] = {}
+    for c in rows:
+        opened = c.created_at.astimezone(LONDON).date()
+        reached = round_due(c.due_on, opened, today, policy, calendar, known_rounds)
+        if reached is None or (c.obligation_id, reached.name) in sent_rounds:
             continue
-        item = _Item(obligation, review, reached)
+        item = _item(c, reached, today, days_overdue, calendar)
         due_items.append((item, reached.escalated))
-        if agency is not None:
-            primary = agency.contact_email or agency.safeguarding_lead_email
+        if c.agency_name is not None:
+            primary = c.contact_email or c.lead_email
             if primary is None:
-                missing = letter(board.business_manager_email, "business manager", None)
+                missing = letter(c.business_manager_email, "business manager", None)
                 missing.items.append(item)
                 missing.note = (
-                    f"No contact email is recorded for {agency.name}: please chase them "
+                    f"No contact email is recorded for {c.agency_name}: please chase them "
                     "directly and record a contact."
                 )
             else:
-                letter(primary, agency.name, None).items.append(item)
+                letter(primary, c.agency_name, None).items.append(item)
             if reached.escalated:
-                if agency.safeguarding_lead_email and agency.safeguarding_lead_email != primary:
+                if c.lead_email and c.lead_email != primary:
                     letter(
-                        agency.safeguarding_lead_email,
-                        f"{agency.name} safeguarding lead",
+                        c.lead_email,
+                        f"{c.agency_name} safeguarding lead",
                         "the agency's safeguarding lead",
                     ).items.append(item)
                 letter(
-                    board.business_manager_email, "business manager", "the board's business manager"
+                    c.business_manager_email, "business manager", "the board's business manager"
                 ).items.append(item)
         else:
-            letter(board.business_manager_email, "business manager", None).items.append(item)
+            letter(c.business_manager_email, "business manager", None).items.append(item)
             if reached.escalated:
-                letter(board.chair_email, "chair", "the board's independent chair").items.append(
-                    item
-                )
+                letter(c.chair_email, "chair", "the board's independent chair").items.append(item)
     return letters, due_items
 
 
@@ -176,17 +221,17 @@ def queue_reminders(
     sent_rounds = set(
         session.execute(
             select(ReminderRound.obligation_id, ReminderRound.round).where(
-                ReminderRound.obligation_id.in_([o.id for o, *_ in rows])
+                ReminderRound.obligation_id.in_([c.obligation_id for c in rows])
             )
         ).tuples()
     )
     letters, due_items = _letters(rows, sent_rounds, today, policy, calendar)
-    board_name = rows[0][3].name
+    board_name = rows[0].board_name
     keys_by_obligation: dict[int, list[str]] = defaultdict(list)
     queued = 0
     for letter in letters.values():
         items = letter.items
-        review_ids = {i.review.id for i in items}
+        review_ids = {i.candidate.review_id for i in items}
         # Several messages may go to one address in a day (say a new item after the first
         # sweep); number them so each has its own key.
         prefix = (
@@ -196,12 +241,12 @@ def queue_reminders(
             session.scalar(select(func.count()).where(OutboxMessage.key.like(f"{prefix}%"))) or 0
         )
         key = f"{prefix}{already + 1}"
-        contexts = [i.context(today, calendar) for i in items]
+        contexts = [i.context for i in items]
         email = render(
             "reminder",
             board_name=board_name,
-            reference=items[0].review.reference if len(review_ids) == 1 else "",
-            pseudonym=items[0].review.pseudonym if len(review_ids) == 1 else "",
+            reference=items[0].candidate.reference if len(review_ids) == 1 else "",
+            pseudonym=items[0].candidate.pseudonym if len(review_ids) == 1 else "",
             items=contexts,
             escalation=letter.escalation_role is not None,
             escalation_role=letter.escalation_role or "",
@@ -219,7 +264,7 @@ def queue_reminders(
         queued += queue_message(
             session,
             key=key,
-            review_id=items[0].review.id if len(review_ids) == 1 else None,
+            review_id=items[0].candidate.review_id if len(review_ids) == 1 else None,
             kind=kind,
             recipient=letter.recipient,
             email=email,
@@ -227,18 +272,21 @@ def queue_reminders(
             identity=_identities(session, review_ids),
         )
         for item in items:
-            keys_by_obligation[item.obligation.id].append(key)
-    for item, escalated in due_items:
-        session.add(
-            ReminderRound(
-                obligation_id=item.obligation.id,
-                round=item.round.name,
-                escalated=escalated,
-                on_date=today,
-                outbox_keys=keys_by_obligation[item.obligation.id],
-            )
+            keys_by_obligation[item.candidate.obligation_id].append(key)
+    if due_items:
+        session.execute(
+            insert(ReminderRound),
+            [
+                {
+                    "obligation_id": item.candidate.obligation_id,
+                    "round": item.round.name,
+                    "escalated": escalated,
+                    "on_date": today,
+                    "outbox_keys": keys_by_obligation[item.candidate.obligation_id],
+                }
+                for item, escalated in due_items
+            ],
         )
-    session.flush()
     return queued, len(due_items)
 
 
