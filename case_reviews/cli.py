@@ -245,6 +245,22 @@ def start(reference: str) -> None:
 
 
 @app.command()
+def up(
+    prefect_port: Annotated[int, typer.Option(help="Port of the Prefect server and UI.")] = 4200,
+    smtp_port: Annotated[int, typer.Option(help="Port of the local mail catcher.")] = 8025,
+) -> None:
+    """The demo: local Prefect server and UI, both deployments served, mail caught in var/mail,
+    and an example review waiting at the chair's gate. Ctrl-C stops everything."""
+    from case_reviews.demo import DemoError
+    from case_reviews.demo import up as run_demo
+
+    try:
+        run_demo(prefect_port=prefect_port, smtp_port=smtp_port)
+    except DemoError as exc:
+        fail(str(exc), code=1)
+
+
+@app.command()
 def simulate(
     regime: Annotated[str, typer.Option(help="scr, lcspr, sar, cpr or apr")],
     scenario: Annotated[str, typer.Option(help="full, cir or no-review")] = "full",

@@ -60,6 +60,13 @@ class _Handler:
     refuse_with: str | None = None
     holds: list[Hold] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    # Files are numbered on from what the folder already holds, so a restart keeps old mail.
+    written: int = 0
+
+    def __post_init__(self) -> None:
+        if self.mail_dir is not None and self.mail_dir.is_dir():
+            numbers = [int(p.stem) for p in self.mail_dir.glob("*.eml") if p.stem.isdigit()]
+            self.written = max(numbers, default=0)
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         for hold in list(self.holds):
@@ -75,7 +82,8 @@ class _Handler:
         caught = CaughtMessage(tuple(envelope.rcpt_tos), parsed)
         with self.lock:
             self.received.append(caught)
-            number = len(self.received)
+            self.written += 1
+            number = self.written
         if self.mail_dir is not None:
             self.mail_dir.mkdir(parents=True, exist_ok=True)
             (self.mail_dir / f"{number:05d}.eml").write_bytes(envelope.content)

@@ -1,0 +1,534 @@
+"""``reviews up`` (``make demo``): the whole system on this machine, with one example review
+waiting for the chair's decision in the Prefect UI.
+
+:func:`up` starts, in order: the case store (migrated), a mail catcher (in this process), the
+Prefect server and the served ``review``/``sweep`` deployments (each a subprocess in its own
+process group, logging under the var directory), loads the example board and referral, starts
+the review and answers the committee's gate as the committee would. It then blocks until
+Ctrl-C (or ``stop_event``) and stops everything it started, newest first.
+
+It is idempotent over an existing var directory: a second run reuses the stored example review
+and its flow run instead of adding another.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from types import FrameType
+from typing import IO, TypeVar
+from uuid import UUID
+
+import httpx
+import yaml
+from prefect import get_client
+from prefect.exceptions import ObjectNotFound
+from prefect.settings import PREFECT_API_URL, temporary_settings
+from pydantic import SecretStr
+from sqlalchemy import select
+from sqlalchemy.engine import make_url
+
+from case_reviews.config import Settings
+from case_reviews.runtime import Runtime, runtime
+from case_reviews.simulation import answer
+from deployments import driver
+from deployments.serve import REVIEW_DEPLOYMENT
+from models import store
+from models.migrate import upgrade
+from models.orm import Review
+from models.schemas import BoardIn, ReferralIn
+from notifications.smtp_catcher import SmtpCatcher
+
+REPO = Path(__file__).resolve().parent.parent
+EXAMPLE_BOARD = REPO / "examples" / "board.yaml"
+EXAMPLE_REFERRAL = REPO / "examples" / "referrals" / "scr-child-t.yaml"
+
+SERVER_START_TIMEOUT = 90.0  # a first start migrates Prefect's database (~15 s here)
+STEP_TIMEOUT = 120.0  # deployment registered, run started, gate reached
+POLL_INTERVAL = 0.5
+STOP_GRACE = 20.0
+RUNNER_POLL_SECONDS = 2  # how soon the served runner picks up a resumed run
+
+PREFECT_SERVER_COMMAND = (sys.executable, "-m", "prefect", "server", "start")
+
+T = TypeVar("T")
+
+
+class DemoError(RuntimeError):
+    """The demo could not start; the message says why and what to do."""
+
+
+@dataclass(frozen=True)
+class DemoInfo:
+    """What a running demo offers: where to look and which review waits for the chair."""
+
+    ui_url: str
+    run_url: str
+    reference: str
+    mail_dir: Path
+    flow_run_id: UUID
+
+
+@dataclass(frozen=True)
+class _RunPosition:
+    state: str
+    gate: str | None
+    final: bool
+
+
+class _Service:
+    """A subprocess in its own process group, its output in a log file."""
+
+    def __init__(
+        self, name: str, args: list[str], *, env: dict[str, str], cwd: Path, log_path: Path
+    ) -> None:
+        self.name = name
+        self.log_path = log_path
+        self._log: IO[bytes] = log_path.open("wb")
+        try:
+            # Own session and process group: the terminal's Ctrl-C reaches only us, and we
+            # stop each service (and anything it spawned) in order.
+            self.process = subprocess.Popen(
+                args,
+                env=env,
+                cwd=cwd,
+                stdin=subprocess.DEVNULL,
+                stdout=self._log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        except BaseException:
+            self._log.close()
+            raise
+
+    def exited(self) -> int | None:
+        return self.process.poll()
+
+    def log_tail(self, lines: int = 15) -> str:
+        text = self.log_path.read_text(encoding="utf-8", errors="replace")
+        return "\n".join(text.splitlines()[-lines:])
+
+    def _signal_group(self, signum: int) -> bool:
+        try:
+            os.killpg(self.process.pid, signum)
+        except ProcessLookupError:
+            return False
+        return True
+
+    def stop(self) -> None:
+        """SIGINT to the group; SIGTERM, then SIGKILL, if it does not end in time. Leaves no
+        member of the group behind."""
+        try:
+            for signum, grace in (
+                (signal.SIGINT, STOP_GRACE),
+                (signal.SIGTERM, 10.0),
+                (signal.SIGKILL, 5.0),
+            ):
+                if self.process.poll() is not None:
+                    break
+                self._signal_group(signum)
+                try:
+                    self.process.wait(grace)
+                except subprocess.TimeoutExpired:
+                    continue
+            # Children the leader left behind (e.g. a flow-run process) share its group.
+            for signum in (signal.SIGTERM, signal.SIGKILL):
+                if not self._signal_group(0):
+                    break
+                self._signal_group(signum)
+                deadline = time.monotonic() + 5.0
+                while time.monotonic() < deadline and self._signal_group(0):
+                    time.sleep(0.1)
+        finally:
+            self._log.close()
+
+
+def _check_port_free(port: int, what: str) -> None:
+    with socket.socket() as probe:
+        # The servers set SO_REUSEADDR too, so a port in TIME_WAIT after a recent stop is fine.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            raise DemoError(
+                f"port {port} ({what}) is already in use on 127.0.0.1: stop whatever listens "
+                f"there (an earlier demo?) or choose another port"
+            ) from None
+
+
+def _wait_until(
+    description: str,
+    check: Callable[[], T | None],
+    *,
+    timeout: float,
+    services: list[_Service],
+) -> T:
+    """Poll ``check`` until it returns a value; fail naming the service that died or the wait
+    that timed out, with where to look."""
+    deadline = time.monotonic() + timeout
+    while True:
+        for service in services:
+            code = service.exited()
+            if code is not None:
+                raise DemoError(
+                    f"{service.name} exited (code {code}) while waiting for {description}; "
+                    f"see {service.log_path}:\n{service.log_tail()}"
+                )
+        found = check()
+        if found is not None:
+            return found
+        if time.monotonic() > deadline:
+            logs = ", ".join(str(s.log_path) for s in services)
+            raise DemoError(f"gave up after {timeout:.0f} s waiting for {description}; see {logs}")
+        time.sleep(POLL_INTERVAL)
+
+
+def _absolute_sqlite(url: str) -> str:
+    """The same database with a relative SQLite path made absolute, so the services (started
+    in the repository) use the very file this process uses."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return url
+    path = Path(parsed.database)
+    if path.is_absolute():
+        return url
+    return parsed.set(database=str(path.resolve())).render_as_string(hide_password=False)
+
+
+def _demo_settings(base: Settings, *, catcher: SmtpCatcher, ui_url: str) -> Settings:
+    """The runtime's settings, with mail going to the demo's catcher and links to its UI."""
+    return base.model_copy(
+        update={
+            "database_url": _absolute_sqlite(base.database_url),
+            "mail_url": SecretStr(catcher.url()),
+            "ui_url": ui_url,
+        }
+    )
+
+
+def _settings_env(settings: Settings) -> dict[str, str]:
+    """``REVIEWS_*`` variables that rebuild ``settings`` in a subprocess."""
+    env: dict[str, str] = {}
+    for name in Settings.model_fields:
+        value = getattr(settings, name)
+        if value is None:
+            continue
+        if isinstance(value, SecretStr):
+            value = value.get_secret_value()
+        elif isinstance(value, Path):
+            value = value.resolve()
+        env[f"REVIEWS_{name.upper()}"] = str(value)
+    return env
+
+
+def _healthy(api_url: str) -> bool | None:
+    try:
+        response = httpx.get(f"{api_url}/health", timeout=2.0)
+    except httpx.HTTPError:
+        return None
+    return True if response.status_code == 200 else None
+
+
+def _review_deployment_served() -> bool | None:
+    """True once the ``review`` deployment exists and is not paused (``serve`` pauses it on
+    shutdown and resumes it when it starts again)."""
+    try:
+        with get_client(sync_client=True) as client:
+            deployment = client.read_deployment_by_name(REVIEW_DEPLOYMENT)
+    except (ObjectNotFound, httpx.HTTPError):
+        return None
+    return True if not deployment.paused else None
+
+
+def _example_review(rt: Runtime) -> str:
+    """Load the example board and return the example referral's review, adding it only if
+    no review with its pseudonym exists yet."""
+    board_in = BoardIn.model_validate(yaml.safe_load(EXAMPLE_BOARD.read_text(encoding="utf-8")))
+    referral = ReferralIn.model_validate(
+        yaml.safe_load(EXAMPLE_REFERRAL.read_text(encoding="utf-8"))
+    )
+    try:
+        with rt.sessions.begin() as session:
+            board = store.load_board(session, board_in)
+            existing = session.scalar(
+                select(Review.reference)
+                .where(Review.pseudonym == referral.pseudonym)
+                .order_by(Review.id)
+            )
+            if existing is not None:
+                return existing
+            review = store.add_referral(
+                session,
+                referral,
+                board_id=board.id,
+                actor=rt.settings.operator,
+                now=rt.now(),
+                deadlines=rt.deadlines,
+            )
+            return review.reference
+    except store.InputRejected as exc:
+        raise DemoError(f"the example referral {EXAMPLE_REFERRAL} was refused: {exc}") from exc
+
+
+def _review_run(rt: Runtime, reference: str) -> UUID:
+    """The review's flow run: started now if it has none, else the one the case store
+    remembers (which must exist on this Prefect server)."""
+    with rt.sessions() as session:
+        remembered = store.get_review(session, reference).flow_run_id
+    if remembered is None:
+        return driver.start_review(rt, reference)
+    run_id = UUID(remembered)
+    try:
+        driver.read_run(run_id)
+    except ObjectNotFound:
+        raise DemoError(
+            f"the case store ({rt.settings.database_url}) says {reference} runs as flow run "
+            f"{run_id}, but this Prefect server does not know that run: remove the case store "
+            "and the var directory to start the demo afresh"
+        ) from None
+    return run_id
+
+
+def _position(rt: Runtime, reference: str, run_id: UUID) -> _RunPosition:
+    state = driver.read_run(run_id).state
+    with rt.sessions() as session:
+        gate = store.get_review(session, reference).waiting_at
+    if state is None:
+        return _RunPosition("unknown", gate, final=False)
+    return _RunPosition(str(state.name), gate, final=state.is_final())
+
+
+def _settled_at_gate(
+    rt: Runtime, reference: str, run_id: UUID, *, not_at: str | None = None
+) -> Callable[[], _RunPosition | None]:
+    """A check for :func:`_wait_until`: the run is suspended at a gate (other than
+    ``not_at``) and its Resume button works, or the run has ended."""
+
+    def check() -> _RunPosition | None:
+        position = _position(rt, reference, run_id)
+        if position.final:
+            return position
+        if position.state == "Suspended" and position.gate not in (None, not_at):
+            return position
+        return None
+
+    return check
+
+
+def _bring_to_chair(
+    rt: Runtime, reference: str, run_id: UUID, services: list[_Service]
+) -> _RunPosition:
+    """Wait for the run's first gate; if it is the committee's, answer it as the committee
+    would (a full review), then wait for the next gate (the chair's)."""
+    position = _wait_until(
+        f"{reference} to wait at a gate",
+        _settled_at_gate(rt, reference, run_id),
+        timeout=STEP_TIMEOUT,
+        services=services,
+    )
+    if position.gate == "committee_recommendation":
+        print(f"answering {reference}'s committee gate as the committee would", flush=True)
+        driver.resume(run_id, answer("committee_recommendation", "full", rt.today()))
+        position = _wait_until(
+            f"{reference} to wait for the chair's decision",
+            _settled_at_gate(rt, reference, run_id, not_at="committee_recommendation"),
+            timeout=STEP_TIMEOUT,
+            services=services,
+        )
+    return position
+
+
+@contextmanager
+def _signals_stop_the_demo() -> Iterator[None]:
+    """Make Ctrl-C, SIGTERM and SIGHUP stop the demo (and so the services), when running in
+    the main thread (signal handlers can only be set there).
+
+    A process started with SIGINT ignored (a background job of a script) would pass that on
+    to the services, which then could not be stopped with SIGINT: the demo says "Press
+    Ctrl-C", so SIGINT is un-ignored for its duration.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(_signum: int, _frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    previous = {s: signal.signal(s, interrupt) for s in (signal.SIGTERM, signal.SIGHUP)}
+    if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+        previous[signal.SIGINT] = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+def _announce(info: DemoInfo, var_dir: Path, pseudonym: str, gate: _RunPosition) -> None:
+    if gate.gate == "chair_decision":
+        where = "waits for the chair's decision: open it and press Resume"
+    elif gate.final:
+        where = f"has ended ({gate.state})"
+    else:
+        where = f"waits at {gate.gate}"
+    print(
+        "\n".join(
+            [
+                "",
+                "Case reviews demo is running.",
+                f"  Prefect UI:  {info.ui_url}",
+                f"  Review {info.reference} ({pseudonym}) {where}:",
+                f"               {info.run_url}",
+                f"  Mail:        goes to {info.mail_dir} (one .eml per message; also listed here)",
+                f"  Logs:        {var_dir / 'prefect-server.log'}, {var_dir / 'serve.log'}",
+                "",
+                "Press Ctrl-C to stop.",
+            ]
+        ),
+        flush=True,
+    )
+
+
+def _block(stop: threading.Event, services: list[_Service]) -> None:
+    while not stop.wait(1.0):
+        for service in services:
+            code = service.exited()
+            if code is not None:
+                raise DemoError(
+                    f"{service.name} stopped unexpectedly (code {code}); see {service.log_path}"
+                )
+
+
+def up(
+    *,
+    var_dir: Path = Path("var"),
+    prefect_port: int = 4200,
+    smtp_port: int = 8025,
+    ready: Callable[[DemoInfo], None] | None = None,
+    stop_event: threading.Event | None = None,
+) -> None:
+    """Run the demo until Ctrl-C (or until ``stop_event`` is set); see the module docstring.
+
+    Side effects: creates ``var_dir`` (Prefect's home and database, the mail folder, the two
+    service logs); migrates the case store named by ``REVIEWS_DATABASE_URL`` (default
+    ``var/reviews.db``); loads the example board; adds the example referral and starts its
+    review only the first time. Mail from the served flows goes to the catcher on
+    ``smtp_port`` and UI links point at ``prefect_port``, whatever ``REVIEWS_MAIL_URL`` and
+    ``REVIEWS_UI_URL`` say. ``ready`` is called once the review waits for the chair.
+
+    Raises :class:`DemoError` (after stopping whatever had started) when a port is taken, a
+    service does not come up, or the review does not reach the chair in time. Returns once
+    every service it started has stopped.
+    """
+    var_dir = var_dir.resolve()
+    mail_dir = var_dir / "mail"
+    ui_url = f"http://127.0.0.1:{prefect_port}"
+    api_url = f"{ui_url}/api"
+    stop = stop_event or threading.Event()
+    _check_port_free(prefect_port, "the Prefect server and UI")
+    _check_port_free(smtp_port, "the mail catcher")
+    var_dir.mkdir(parents=True, exist_ok=True)
+
+    services: list[_Service] = []
+    with ExitStack() as stack:
+        try:
+            stack.enter_context(_signals_stop_the_demo())
+            catcher = SmtpCatcher(port=smtp_port, mail_dir=mail_dir, echo=True)
+            settings = _demo_settings(runtime().settings, catcher=catcher, ui_url=ui_url)
+            rt = Runtime.from_settings(settings)
+            upgrade(settings.database_url)
+
+            catcher.start()
+            stack.callback(catcher.stop)
+            print(f"mail catcher listening on 127.0.0.1:{smtp_port}", flush=True)
+
+            prefect_home = var_dir / "prefect"
+            prefect_home.mkdir(exist_ok=True)
+            env = {
+                **os.environ,
+                **_settings_env(settings),
+                "PREFECT_HOME": str(prefect_home),
+                "PREFECT_API_URL": api_url,
+                "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+                "PREFECT_RUNNER_POLL_FREQUENCY": str(RUNNER_POLL_SECONDS),
+                "PYTHONUNBUFFERED": "1",
+            }
+            stack.enter_context(temporary_settings(updates={PREFECT_API_URL: api_url}))
+
+            print(f"starting the Prefect server on {ui_url} …", flush=True)
+            server = _Service(
+                "the Prefect server",
+                [*PREFECT_SERVER_COMMAND, "--host", "127.0.0.1", "--port", str(prefect_port)],
+                env=env,
+                cwd=REPO,
+                log_path=var_dir / "prefect-server.log",
+            )
+            services.append(server)
+            stack.callback(server.stop)
+            _wait_until(
+                f"the Prefect server at {api_url}/health",
+                lambda: _healthy(api_url),
+                timeout=SERVER_START_TIMEOUT,
+                services=services,
+            )
+
+            print("serving the review and sweep deployments …", flush=True)
+            serve = _Service(
+                "deployments.serve",
+                [sys.executable, "-m", "deployments.serve"],
+                env=env,
+                cwd=REPO,
+                log_path=var_dir / "serve.log",
+            )
+            services.append(serve)
+            stack.callback(serve.stop)  # runs before server.stop: serve needs the API to stop
+            _wait_until(
+                f"the {REVIEW_DEPLOYMENT} deployment",
+                _review_deployment_served,
+                timeout=STEP_TIMEOUT,
+                services=services,
+            )
+
+            reference = _example_review(rt)
+            run_id = _review_run(rt, reference)
+            position = _bring_to_chair(rt, reference, run_id, services)
+            with rt.sessions() as session:
+                pseudonym = store.get_review(session, reference).pseudonym
+            info = DemoInfo(
+                ui_url=ui_url,
+                run_url=driver.run_ui_url(rt, run_id),
+                reference=reference,
+                mail_dir=mail_dir,
+                flow_run_id=run_id,
+            )
+            _announce(info, var_dir, pseudonym, position)
+            if ready is not None:
+                ready(info)
+            _block(stop, services)
+        except KeyboardInterrupt:
+            pass
+        finally:
+            print("stopping the demo …", flush=True)
+    print("demo stopped.", flush=True)
+
+
+def main() -> None:
+    """``python -m case_reviews.demo``: :func:`up` with the defaults; errors as one message."""
+    try:
+        up()
+    except DemoError as exc:
+        print(f"reviews up: {exc}", file=sys.stderr)
+        raise SystemExit(1) from None
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,306 @@
+"""``reviews up`` end to end, as a new user would try it: the demo comes up on its own, the
+chair decides in the Prefect UI (headless Debian Chromium), the review moves on, the mail is
+pseudonymised, and Ctrl-C (here: ``stop_event``) leaves nothing running."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import os
+import re
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Locator, Page, expect, sync_playwright
+from sqlalchemy import select
+
+from case_reviews.config import Settings, get_settings
+from case_reviews.demo import DemoInfo, up
+from case_reviews.runtime import Runtime, set_runtime
+from case_reviews.simulation import waiting_at
+from models import store
+from models.orm import Decision
+from notifications.smtp_catcher import free_port
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+STARTUP_TIMEOUT = 240.0  # the demo's own waits are bounded below this
+UI_TIMEOUT_MS = 30_000
+REAL_NAME = "Tobias Quennell"  # examples/referrals/scr-child-t.yaml: the subject's identity
+
+
+@dataclass
+class RunningDemo:
+    info: DemoInfo
+    var_dir: Path
+    prefect_port: int
+    smtp_port: int
+    thread: threading.Thread
+    stop: threading.Event
+    printed_until_ready: str
+    errors: list[BaseException] = field(default_factory=list)
+
+
+@pytest.fixture
+def demo(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> Iterator[RunningDemo]:
+    """``up()`` in a background thread on free ports and a temporary var directory, waited
+    for until the example review waits for the chair; stopped afterwards whatever happens."""
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"{CHROMIUM} is missing: run 'make browser'")
+    prefect_port, smtp_port = free_port(), free_port()
+    monkeypatch.setenv("REVIEWS_DATABASE_URL", f"sqlite:///{tmp_path / 'reviews.db'}")
+    monkeypatch.setenv(
+        "REVIEWS_MAIL_URL",
+        f"mailto://127.0.0.1:{smtp_port}?from=case-reviews@board.example&mode=insecure",
+    )
+    monkeypatch.setenv("REVIEWS_UI_URL", f"http://127.0.0.1:{prefect_port}")
+    set_runtime(None)
+    get_settings.cache_clear()
+
+    var_dir = tmp_path / "var"
+    stop = threading.Event()
+    ready = threading.Event()
+    infos: list[DemoInfo] = []
+    errors: list[BaseException] = []
+
+    def on_ready(info: DemoInfo) -> None:
+        infos.append(info)
+        ready.set()
+
+    def run() -> None:
+        try:
+            up(
+                var_dir=var_dir,
+                prefect_port=prefect_port,
+                smtp_port=smtp_port,
+                ready=on_ready,
+                stop_event=stop,
+            )
+        except BaseException as exc:  # reported by the test, not lost in the thread
+            errors.append(exc)
+
+    thread = threading.Thread(target=run, name="reviews-up", daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + STARTUP_TIMEOUT
+        while not ready.wait(1.0):
+            if not thread.is_alive():
+                pytest.fail(f"up() ended before it was ready: {errors!r}")
+            if time.monotonic() > deadline:
+                pytest.fail(f"up() was not ready within {STARTUP_TIMEOUT:.0f} s")
+        printed = capsys.readouterr().out
+        yield RunningDemo(infos[0], var_dir, prefect_port, smtp_port, thread, stop, printed, errors)
+    finally:
+        stop.set()
+        thread.join(90)
+        set_runtime(None)
+        get_settings.cache_clear()
+
+
+def _services(prefect_home: Path) -> set[int]:
+    """Live processes started with this demo's PREFECT_HOME (the server, serve, flow runs)."""
+    marker = f"PREFECT_HOME={prefect_home}".encode()
+    found: set[int] = set()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            if marker in (entry / "environ").read_bytes().split(b"\0"):
+                found.add(int(entry.name))
+        except OSError:
+            continue  # ended meanwhile, or not ours to read
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state != "Z"
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def _mail(mail_dir: Path) -> list[EmailMessage]:
+    messages = []
+    for path in sorted(mail_dir.glob("*.eml")):
+        parsed = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+        assert isinstance(parsed, EmailMessage)
+        messages.append(parsed)
+    return messages
+
+
+def _text_of(message: EmailMessage) -> str:
+    parts = [str(message)]  # headers and the transfer-encoded body as stored
+    for part in message.walk():
+        if part.get_content_maintype() == "text":
+            parts.append(str(part.get_content()))
+    return "\n".join(parts)
+
+
+def _form_field(form: Locator, label: str) -> Locator:
+    """One property of Prefect's schema form. Its <label for=…> points at no element, so
+    get_by_label finds nothing: match the property by its label text instead."""
+    return form.locator(".schema-form-property").filter(
+        has=form.page.locator(
+            ".schema-form-property__label",
+            has_text=re.compile(rf"^{re.escape(label)}( \(Optional\))?$"),
+        )
+    )
+
+
+def _choose(page: Page, form: Locator, label: str, option: str) -> None:
+    """Pick ``option`` in a schema-form select (an enum or Literal field)."""
+    select = _form_field(form, label)
+    # A click on the select's value button only focuses it inside the modal; its chevron
+    # (or Space on the focused button) opens the option list.
+    select.locator(".p-select-button__icon").click()
+    options = page.get_by_role("listbox")
+    options.get_by_role("option", name=option, exact=True).click()
+    expect(options).to_have_count(0)
+    expect(select.locator(".p-select-button__value")).to_have_text(option)
+
+
+def _decide_in_the_ui(info: DemoInfo, screenshot: Path) -> None:
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 2000})
+            page.set_default_timeout(UI_TIMEOUT_MS)
+            page.goto(info.run_url)
+            expect(page.get_by_text(info.reference, exact=True).first).to_be_visible()
+            expect(page.get_by_text("Suspended", exact=True).first).to_be_visible()
+
+            page.get_by_role("button", name="Resume", exact=True).click()
+            form = page.get_by_role("dialog")
+            expect(form).to_contain_text("Resume Flow Run")
+            for text in ("Chair's decision", info.reference, "Child T", "Deadline"):
+                expect(form).to_contain_text(text)
+            for label in (
+                "Decision",
+                "Methodology",
+                "Lead Reviewers",
+                "Rationale",
+                "Decided By",
+                "Decided On",
+            ):
+                expect(_form_field(form, label)).to_be_visible()
+
+            _choose(page, form, "Decision", "full_review")
+            _choose(page, form, "Methodology", "SCIE Learning Together")
+            reviewers = _form_field(form, "Lead Reviewers")
+            reviewers.get_by_role("button", name="Add item").click()
+            reviewers.get_by_role("textbox").fill("Dr Alex Reviewer")
+            _form_field(form, "Rationale").get_by_role("textbox").fill(
+                "Reg 5(2) is met: the child died and abuse is suspected."
+            )
+            _form_field(form, "Decided By").get_by_role("textbox").fill("Independent Chair")
+            # Decided On keeps the form's default, the gate's today.
+            expect(_form_field(form, "Decided On")).to_contain_text(re.compile(r"\b20\d\d\b"))
+            page.screenshot(path=str(screenshot), full_page=True)
+
+            form.get_by_role("button", name="Submit").click()
+            expect(form).to_have_count(0)
+        finally:
+            browser.close()
+
+
+def _wait_for_gate(rt: Runtime, reference: str, gate: str, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    seen = waiting_at(rt, reference)
+    while seen != gate:
+        assert time.monotonic() < deadline, f"{reference} still waits at {seen!r}, not {gate!r}"
+        time.sleep(0.5)
+        seen = waiting_at(rt, reference)
+
+
+def test_demo_brings_a_review_to_the_chair_who_decides_in_the_ui(
+    demo: RunningDemo, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    info = demo.info
+    rt = Runtime.from_settings(Settings())
+    assert info.ui_url == f"http://127.0.0.1:{demo.prefect_port}"
+    assert info.run_url == f"{info.ui_url}/runs/flow-run/{info.flow_run_id}"
+    assert info.mail_dir == demo.var_dir.resolve() / "mail"
+    assert waiting_at(rt, info.reference) == "chair_decision"
+    services = _services(demo.var_dir.resolve() / "prefect")
+    assert len(services) >= 2, "the Prefect server and deployments.serve should be running"
+
+    screenshot = tmp_path / "chair-form.png"
+    _decide_in_the_ui(info, screenshot)
+    assert screenshot.stat().st_size > 10_000
+
+    _wait_for_gate(rt, info.reference, "reviewer_appointment")
+    with rt.sessions() as session:
+        review = store.get_review(session, info.reference)
+        decision = session.scalars(
+            select(Decision).where(
+                Decision.review_id == review.id, Decision.kind == "chair_decision"
+            )
+        ).one()
+    assert decision.outcome == "full_review"
+    assert decision.methodology == "SCIE Learning Together"
+    assert decision.lead_reviewers == ["Dr Alex Reviewer"]
+    assert decision.decided_by == "Independent Chair"
+
+    mail = _mail(info.mail_dir)
+    subjects = [str(m["Subject"]) for m in mail]
+    assert f"[{info.reference}] Decision needed: Chair's decision" in subjects
+    chair_mail = next(m for m in mail if "Chair's decision" in str(m["Subject"]))
+    assert "chair@northbridge-scp.example" in str(chair_mail["To"])
+    assert info.run_url in _text_of(chair_mail)
+    for message in mail:
+        text = _text_of(message)
+        assert REAL_NAME not in text
+        assert "Quennell" not in text
+    assert not any(
+        b"Quennell" in path.read_bytes() for path in info.mail_dir.iterdir() if path.is_file()
+    )
+
+    demo.stop.set()
+    demo.thread.join(90)
+    assert not demo.thread.is_alive(), "up() did not return after stop_event was set"
+    assert demo.errors == []
+    assert not [pid for pid in services if _alive(pid)]
+    assert _services(demo.var_dir.resolve() / "prefect") == set()
+    assert _port_free(demo.prefect_port)
+    assert _port_free(demo.smtp_port)
+
+    printed = demo.printed_until_ready + capsys.readouterr().out
+    for promised in (
+        info.ui_url,
+        info.run_url,
+        str(info.mail_dir),
+        "Press Ctrl-C to stop",
+        "Decision needed: Chair's decision",  # the catcher's line per message
+        "demo stopped",
+    ):
+        assert promised in printed
