@@ -24,10 +24,12 @@ db_app = typer.Typer(help="The case store.", no_args_is_help=True)
 board_app = typer.Typer(help="The board and its agency directory.", no_args_is_help=True)
 agencies_app = typer.Typer(help="Agencies.", no_args_is_help=True)
 referral_app = typer.Typer(help="Referrals.", no_args_is_help=True)
+timeline_app = typer.Typer(help="Agency timelines of significant events.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(board_app, name="board")
 app.add_typer(agencies_app, name="agencies")
 app.add_typer(referral_app, name="referral")
+app.add_typer(timeline_app, name="timeline")
 
 INPUT_ERROR = 2
 
@@ -222,6 +224,89 @@ def referral_show(
             typer.echo(f"{key}: {', '.join(value) if isinstance(value, list) else value}")
 
 
+@timeline_app.command("submit")
+def timeline_submit(
+    reference: str,
+    agency: Annotated[str, typer.Option(help="The agency the timeline is from.")],
+    file: Path,
+) -> None:
+    """Submit an agency's timeline (CSV or Excel) on its behalf: the same checks as the portal."""
+    from case_reviews.timelines import SubmissionRefused, submit_timeline
+    from models.timeline import TimelineRejected, parse_timeline_file
+
+    rt = _ready()
+    try:
+        data = file.read_bytes()
+    except OSError as exc:
+        fail(f"{file}: cannot be read ({exc.strerror})")
+    try:
+        events = parse_timeline_file(file.name, data)
+        result = submit_timeline(
+            rt,
+            reference=reference,
+            agency_name=agency,
+            events=events,
+            submitted_by=rt.settings.operator,
+            source=f"cli: {file.name}",
+        )
+    except TimelineRejected as exc:
+        fail("\n".join(str(p) for p in exc.problems))
+    except (SubmissionRefused, store.NotFound) as exc:
+        fail(f"refused: {exc}")
+    typer.echo(
+        f"{result.reference}: {result.agency} version {result.version}, {result.events} events"
+        + ("; every timeline is in" if result.all_submitted else "")
+        + ("; the timelines gate was resumed" if result.gate_resumed else "")
+    )
+
+
+@timeline_app.command("show")
+def timeline_show(
+    reference: str,
+    format: Annotated[str, typer.Option("--format", help="csv or html")] = "csv",
+) -> None:
+    """Print the combined timeline (every agency's newest version, in date order)."""
+    from case_reviews.timelines import combined_timeline
+    from tasks.timeline_merge import to_csv, to_html
+
+    if format not in {"csv", "html"}:
+        fail(f"--format: expected csv or html, got {format!r}")
+    rt = _ready()
+    with rt.sessions() as session:
+        try:
+            review = store.get_review(session, reference)
+        except store.NotFound as exc:
+            fail(str(exc))
+        combined = combined_timeline(session, review)
+    typer.echo(to_csv(combined) if format == "csv" else to_html(combined), nl=False)
+
+
+@timeline_app.command("link")
+def timeline_link(reference: str, agency: Annotated[str, typer.Option(help="The agency.")]) -> None:
+    """Print an agency's own portal link for a review (to resend it by hand)."""
+    from sqlalchemy import func, select
+
+    from case_reviews.timelines import portal_link, timeline_due
+    from models.orm import Agency
+
+    rt = _ready()
+    with rt.sessions() as session:
+        try:
+            review = store.get_review(session, reference)
+        except store.NotFound as exc:
+            fail(str(exc))
+        found = session.scalars(
+            select(Agency).where(func.lower(Agency.name) == agency.lower())
+        ).one_or_none()
+        involved = {a.id for a in store.involved_agencies(session, review.id)}
+        if found is None or found.id not in involved:
+            fail(f"--agency: {agency!r} is not an agency on {reference}")
+        due = timeline_due(session, review, found)
+        if due is None:
+            fail(f"{reference} has not requested timelines yet")
+        typer.echo(portal_link(rt, reference, found.id, due))
+
+
 @app.command()
 def start(reference: str) -> None:
     """Start the review flow for a stored referral; prints the run's Prefect UI address."""
@@ -248,6 +333,7 @@ def start(reference: str) -> None:
 def up(
     prefect_port: Annotated[int, typer.Option(help="Port of the Prefect server and UI.")] = 4200,
     smtp_port: Annotated[int, typer.Option(help="Port of the local mail catcher.")] = 8025,
+    portal_port: Annotated[int, typer.Option(help="Port of the agency portal.")] = 8800,
 ) -> None:
     """The demo: local Prefect server and UI, both deployments served, mail caught in var/mail,
     and an example review waiting at the chair's gate. Ctrl-C stops everything."""
@@ -255,7 +341,7 @@ def up(
     from case_reviews.demo import up as run_demo
 
     try:
-        run_demo(prefect_port=prefect_port, smtp_port=smtp_port)
+        run_demo(prefect_port=prefect_port, smtp_port=smtp_port, portal_port=portal_port)
     except DemoError as exc:
         fail(str(exc), code=1)
 

@@ -38,7 +38,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
 from case_reviews.config import Settings
-from case_reviews.runtime import Runtime, runtime
+from case_reviews.runtime import Runtime, runtime, use_runtime
 from case_reviews.simulation import answer
 from deployments import driver
 from deployments.serve import REVIEW_DEPLOYMENT
@@ -47,6 +47,7 @@ from models.migrate import upgrade
 from models.orm import Review
 from models.schemas import BoardIn, ReferralIn
 from notifications.smtp_catcher import SmtpCatcher
+from portal.server import PortalServer
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLE_BOARD = REPO / "examples" / "board.yaml"
@@ -204,13 +205,17 @@ def _absolute_sqlite(url: str) -> str:
     return parsed.set(database=str(path.resolve())).render_as_string(hide_password=False)
 
 
-def _demo_settings(base: Settings, *, catcher: SmtpCatcher, ui_url: str) -> Settings:
-    """The runtime's settings, with mail going to the demo's catcher and links to its UI."""
+def _demo_settings(
+    base: Settings, *, catcher: SmtpCatcher, ui_url: str, portal_url: str
+) -> Settings:
+    """The runtime's settings, with mail going to the demo's catcher and links to its UI and
+    its agency portal."""
     return base.model_copy(
         update={
             "database_url": _absolute_sqlite(base.database_url),
             "mail_url": SecretStr(catcher.url()),
             "ui_url": ui_url,
+            "portal_url": portal_url,
         }
     )
 
@@ -413,6 +418,7 @@ def up(
     var_dir: Path = Path("var"),
     prefect_port: int = 4200,
     smtp_port: int = 8025,
+    portal_port: int = 8800,
     ready: Callable[[DemoInfo], None] | None = None,
     stop_event: threading.Event | None = None,
 ) -> None:
@@ -436,6 +442,7 @@ def up(
     stop = stop_event or threading.Event()
     _check_port_free(prefect_port, "the Prefect server and UI")
     _check_port_free(smtp_port, "the mail catcher")
+    _check_port_free(portal_port, "the agency portal")
     var_dir.mkdir(parents=True, exist_ok=True)
 
     services: list[_Service] = []
@@ -443,8 +450,12 @@ def up(
         try:
             stack.enter_context(_signals_stop_the_demo())
             catcher = SmtpCatcher(port=smtp_port, mail_dir=mail_dir, echo=True)
-            settings = _demo_settings(runtime().settings, catcher=catcher, ui_url=ui_url)
+            portal_url = f"http://127.0.0.1:{portal_port}"
+            settings = _demo_settings(
+                runtime().settings, catcher=catcher, ui_url=ui_url, portal_url=portal_url
+            )
             rt = Runtime.from_settings(settings)
+            stack.enter_context(use_runtime(rt))  # the portal (a thread here) uses it too
             upgrade(settings.database_url)
 
             catcher.start()
@@ -497,6 +508,10 @@ def up(
                 timeout=STEP_TIMEOUT,
                 services=services,
             )
+
+            portal = PortalServer(portal_port).start()
+            stack.callback(portal.stop)
+            print(f"agency portal on {portal_url} (links arrive in timeline requests)", flush=True)
 
             reference = _example_review(rt)
             run_id = _review_run(rt, reference)

@@ -31,7 +31,8 @@ from sqlalchemy import select
 from case_reviews.clock import LONDON, ManualClock
 from case_reviews.config import Settings
 from case_reviews.runtime import Runtime, use_runtime
-from case_reviews.simulation import Scenario, drive
+from case_reviews.simulation import Agencies, Scenario, drive
+from case_reviews.timelines import combined_timeline
 from deployments.driver import start_review
 from deployments.serve import deployments
 from models import store
@@ -39,6 +40,7 @@ from models.migrate import upgrade
 from models.orm import OutboxMessage
 from models.schemas import BoardIn, ReferralIn
 from notifications.smtp_catcher import SmtpCatcher, free_port
+from portal.server import PortalServer
 from tasks.common import completed_stages
 from tasks.sweep import run_sweep
 
@@ -102,6 +104,8 @@ def simulate(
             workdir.mkdir(parents=True, exist_ok=True)
         smtp = stack.enter_context(SmtpCatcher())
         api_url = stack.enter_context(embedded_prefect(workdir / "prefect"))
+        # Started inside the Prefect settings above, so its self-resuming gate finds the server.
+        portal = stack.enter_context(PortalServer())
         for deployment in deployments():
             deployment.apply()
         database_url = f"sqlite:///{workdir / 'reviews.db'}"
@@ -112,6 +116,7 @@ def simulate(
                 database_url=database_url,
                 mail_url=smtp.url(),
                 ui_url=api_url.removesuffix("/api"),
+                portal_url=portal.url,
             ),
             clock=clock,
         )
@@ -131,7 +136,13 @@ def simulate(
             )
             reference = review.reference
         run_id = start_review(rt, reference)
-        result = drive(rt, clock, run_id, reference, scenario, between_gates=lambda: run_sweep(rt))
+        agencies = Agencies(rt, lambda: smtp.received, reference)
+
+        def each_day() -> None:
+            agencies()
+            run_sweep(rt)
+
+        result = drive(rt, clock, run_id, reference, scenario, between_gates=each_day)
         # Let time run on past the last gate for whatever the sweep still owes.
         for _ in range(7):
             clock.advance(timedelta(days=1))
@@ -142,6 +153,7 @@ def simulate(
             kinds = Counter(row.kind for row in session.scalars(select(OutboxMessage)))
             outcome = review.outcome or "none"
             status = review.status.value
+            timeline = combined_timeline(session, review)
         delivered = Counter((m.recipients, m.key) for m in smtp.received)
         return {
             "regime": regime,
@@ -155,6 +167,8 @@ def simulate(
             "emails_sent": len(smtp.received),
             "reminders_sent": sum(n for kind, n in kinds.items() if kind in REMINDER_KINDS),
             "duplicate_emails": sum(n - 1 for n in delivered.values() if n > 1),
+            "agencies_submitted": len(timeline.agencies),
+            "timeline_events": len(timeline.entries),
             "simulated_days": (clock.now().date() - referral.notified_on).days,
             "kept_in": str(workdir) if keep is not None else None,
             "elapsed_seconds": round(time.perf_counter() - started, 2),

@@ -3,16 +3,21 @@ in each scenario, and the time that passes before each answer (on a manual clock
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any, Literal
 from uuid import UUID
 
+import httpx
+
 from case_reviews.clock import ManualClock, today
 from case_reviews.runtime import Runtime
+from case_reviews.timelines import outstanding_agencies
 from deployments import driver
 from models import store
+from models.timeline import COLUMNS
 
 Scenario = Literal["full", "cir", "no-review"]
 SCENARIO_DECISION: dict[str, str] = {
@@ -143,7 +148,106 @@ def drive(
             clock.advance(timedelta(days=1))
             if between_gates is not None:
                 between_gates()
-        driver.resume(flow_run_id, answer(gate, scenario, today(clock)))
+        if driver.state_name(flow_run_id) == "Suspended":
+            run_input = answer(gate, scenario, today(clock))
+            if gate == "timelines_complete":
+                # As a business manager would: go on without those who never sent one.
+                with rt.sessions() as session:
+                    review = store.get_review(session, reference)
+                    awaited = outstanding_agencies(session, review.id)
+                if awaited:
+                    run_input |= {
+                        "proceed_without": awaited,
+                        "reason": "No timeline received by the time the review had to go on.",
+                    }
+            driver.resume(flow_run_id, run_input)
+        # else someone answered it already (the portal resumes the timelines gate itself)
         result.gates.append(gate)
         result.state = driver.execute(flow_run_id)
     return result
+
+
+LINK = re.compile(r"https?://[^\s<>\"]+/t/[A-Za-z0-9._-]+")
+
+
+def example_timeline_csv(agency: str, pseudonym: str, incident: date, seed: int) -> bytes:
+    """A small, fictional timeline of significant events as an agency would fill the template."""
+    rows = [
+        [
+            (incident - timedelta(days=120 + 9 * seed)).isoformat(),
+            f"{pseudonym} was not brought to a planned appointment; {agency} noted it.",
+            "A pattern of missed contact was starting.",
+            "A letter was sent to the family.",
+            "Not shared with other agencies at the time.",
+            "Missed appointments should prompt a call to the health visitor.",
+            "practitioner" if seed % 2 else "named nurse",
+            "Q1",
+        ],
+        [
+            f"c. {(incident - timedelta(days=60)).strftime('%Y-%m')}",
+            f"Concerns about {pseudonym}'s home conditions were raised with {agency}.",
+            "Neglect indicators were present.",
+            "A referral was considered but not made.",
+            "Children's social care were not told.",
+            "Thresholds were applied without consultation.",
+            "team manager",
+            "Q2; Q4",
+        ],
+        [
+            (incident - timedelta(days=3)).isoformat(),
+            f"{agency} had contact with the family shortly before the incident.",
+            "Risk was not re-assessed.",
+            "No further action was recorded.",
+            "No multi-agency discussion took place.",
+            "Recent contact is a chance to review risk.",
+            "duty officer",
+            "Q3",
+        ],
+    ]
+    lines = [",".join(COLUMNS)]
+    for row in rows:
+        lines.append(",".join('"' + v.replace('"', '""') + '"' for v in row))
+    return ("\n".join(lines) + "\n").encode()
+
+
+class Agencies:
+    """The involved agencies, answering their timeline requests as an agency would: each opens
+    the link in the email it received and uploads its file through the portal, over HTTP,
+    ``respond_after`` days after the request."""
+
+    def __init__(
+        self,
+        rt: Runtime,
+        received: Callable[[], list[Any]],
+        reference: str,
+        respond_after: int = 10,
+    ) -> None:
+        self.rt, self.received, self.reference = rt, received, reference
+        self.respond_after = respond_after
+        self.uploaded: dict[str, int] = {}
+
+    def __call__(self) -> None:
+        with self.rt.sessions() as session:
+            review = store.get_review(session, self.reference)
+            requested = store.review_events(session, review.id).get("timelines_requested")
+            pseudonym, incident = review.pseudonym, review.incident_date
+        if requested is None or (today(self.rt.clock) - requested).days < self.respond_after:
+            return
+        for seed, message in enumerate(self.received()):
+            if "Timeline of significant events requested" not in message.subject:
+                continue
+            agency = message.recipients[0]
+            if agency in self.uploaded:
+                continue
+            found = LINK.search(message.part("text/plain"))
+            if found is None:
+                raise RuntimeError(f"no portal link in the timeline request to {agency}")
+            csv_file = example_timeline_csv(agency.split("@")[1], pseudonym, incident, seed)
+            response = httpx.post(
+                f"{found.group(0)}/upload",
+                files={"file": ("timeline.csv", csv_file, "text/csv")},
+                timeout=60,
+            )
+            if response.status_code != 200:
+                raise RuntimeError(f"portal refused {agency}: {response.status_code}")
+            self.uploaded[agency] = 3

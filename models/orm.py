@@ -259,6 +259,23 @@ class AuditEvent(Base):
     at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
+class TimelineSubmission(Base):
+    """One version of an agency's timeline of significant events for a review. A replacement
+    is a new version; earlier versions are kept."""
+
+    __tablename__ = "timeline_submission"
+    __table_args__ = (UniqueConstraint("review_id", "agency_id", "version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    review_id: Mapped[int] = mapped_column(ForeignKey("review.id"), index=True)
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id"))
+    version: Mapped[int] = mapped_column(Integer)
+    submitted_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    submitted_by: Mapped[str] = mapped_column(String(200))
+    source: Mapped[str] = mapped_column(String(200))
+    events: Mapped[list[dict[str, str]]] = mapped_column(JSON)
+
+
 class ReminderRound(Base):
     """One round of chasing one obligation (``before-5``, ``due``, ``overdue-2``…): recorded
     with the message that carried it, so a round is never sent twice."""

@@ -63,8 +63,9 @@ GATES: dict[str, GateSpec] = {
             name="timelines_complete",
             stage="timelines_merged",
             title="Agency timelines",
-            question="Confirm every agency timeline is in, or proceed without some (with a "
-            "reason), and set the date of the learning event.",
+            question="Every agency's timeline resumes this gate by itself when the last one "
+            "arrives. To go on without some, list them with a reason, and set the date of the "
+            "learning event.",
             actor="business_manager",
             milestones=("timeline_return", "review_completion"),
         ),
@@ -253,12 +254,20 @@ def check_answer(reference: str, gate: str, answer: dict[str, Any]) -> list[str]
     if gate == "timelines_complete" and answer.get("proceed_without") and not answer.get("reason"):
         problems.append("reason: give the reason for proceeding without a timeline")
     if gate == "timelines_complete":
+        from case_reviews.timelines import outstanding_agencies
+
         with rt.sessions() as session:
             review = store.get_review(session, reference)
             known = {a.name for a in store.involved_agencies(session, review.id)}
-        for name in answer.get("proceed_without", []):
-            if name not in known:
-                problems.append(f"proceed_without: {name!r} is not an agency on this review")
+            awaited = outstanding_agencies(session, review.id)
+        skipped = set(answer.get("proceed_without", []))
+        for name in sorted(skipped - known):
+            problems.append(f"proceed_without: {name!r} is not an agency on this review")
+        for name in sorted(set(awaited) - skipped):
+            problems.append(
+                f"proceed_without: {name} has not sent its timeline; wait for it, or list it "
+                "here with a reason"
+            )
     if (
         gate == "action_plan_signoff"
         and answer.get("chair_override")

@@ -11,11 +11,13 @@ from __future__ import annotations
 from datetime import date
 
 from prefect import get_run_logger, task
+from prefect.artifacts import create_markdown_artifact
 from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from case_reviews.runtime import runtime
+from case_reviews.timelines import combined_timeline, portal_link
 from flows.inputs import (
     ActionPlanSignedOff,
     ChairDecision,
@@ -32,6 +34,7 @@ from models import store
 from models.orm import Board, Obligation, ObligationStatus, Referral, Review, ReviewStatus
 from tasks.common import CaseSummary, case_summary, complete_stage, deliver, queue_email
 from tasks.gates import earliest_publication
+from tasks.timeline_merge import to_markdown
 
 OUTCOME_TITLES = {
     "full_review": "a statutory case review will be initiated",
@@ -267,11 +270,12 @@ def timeline_requests(reference: str) -> StageResult:
             )
             recipient = agency.contact_email or board.business_manager_email
             how = (
-                "reply to this email with your timeline, using the board's template; the "
-                "business manager will confirm receipt."
+                "open your agency's own link below: it shows this request, a template to "
+                "download, and lets you upload the file or type the events in. You can replace "
+                "your submission until the deadline. The link is for your agency only."
                 if agency.contact_email
                 else f"(no contact email is recorded for {agency.name}: please forward this "
-                "request to the agency and record a contact.)"
+                "request and link to the agency and record a contact.)"
             )
             queued += queue_email(
                 session,
@@ -283,7 +287,7 @@ def timeline_requests(reference: str) -> StageResult:
                 agency_name=agency.name,
                 due=due,
                 submit_how=how,
-                submit_url=None,
+                submit_url=portal_link(rt, reference, agency.id, due),
             )
         complete_stage(session, rt, review, "timeline_requests", {"due": due.isoformat()})
         review_id = review.id
@@ -293,7 +297,9 @@ def timeline_requests(reference: str) -> StageResult:
 
 @task
 def timelines_merged(reference: str, answer: TimelinesComplete) -> StageResult:
-    """Close each agency's timeline obligation: met, or waived with the audited reason (once)."""
+    """Close each agency's timeline obligation (met, or waived with the audited reason), combine
+    the agencies' newest timelines and attach the combined timeline (pseudonymised) to the run
+    as a markdown artifact for the chair and the learning event (once per review)."""
     rt = runtime()
     with rt.sessions.begin() as session:
         review = store.get_review(session, reference)
@@ -322,8 +328,26 @@ def timelines_merged(reference: str, answer: TimelinesComplete) -> StageResult:
         store.record_event(
             session, review_id=review.id, name="timelines_merged", on_date=rt.today()
         )
-        complete_stage(session, rt, review, "timelines_merged")
-    return StageResult(reference=reference, stage="timelines_merged")
+        combined = combined_timeline(session, review)
+        complete_stage(
+            session,
+            rt,
+            review,
+            "timelines_merged",
+            {"agencies_submitted": len(combined.agencies), "events": len(combined.entries)},
+        )
+    create_markdown_artifact(
+        markdown=to_markdown(combined),
+        # Artifact keys allow lowercase letters, digits and dashes; the same key each replay
+        # makes a new version of one artifact rather than a new artifact.
+        key=f"{reference.lower()}-combined-timeline",
+        description=f"Combined timeline of significant events, {reference}",
+    )
+    return StageResult(
+        reference=reference,
+        stage="timelines_merged",
+        note=f"{len(combined.agencies)} agencies, {len(combined.entries)} events",
+    )
 
 
 def _invite(reference: str, event: str, title: str, on: date, purpose: str) -> int:

@@ -11,7 +11,7 @@ from prefect.testing.utilities import prefect_test_harness
 
 from case_reviews.clock import ManualClock
 from case_reviews.runtime import Runtime, use_runtime
-from deployments.driver import create_review_run
+from deployments.driver import start_review
 from deployments.serve import deployments
 from notifications.smtp_catcher import SmtpCatcher
 from tests.conftest import make_runtime
@@ -34,7 +34,7 @@ class Case:
     reference: str
 
     def start(self):
-        return create_review_run(self.reference)
+        return start_review(self.rt, self.reference)
 
 
 @pytest.fixture

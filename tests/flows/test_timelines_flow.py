@@ -1,0 +1,121 @@
+"""Timelines end to end: requests with links, agencies submitting through the portal over HTTP,
+the gate resuming by itself, the combined timeline attached to the run."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+import httpx
+import pytest
+from prefect import get_client
+from sqlalchemy import select
+
+from case_reviews.simulation import Agencies, answer, drive, example_timeline_csv
+from deployments import driver
+from models import store
+from models.orm import AuditEvent, Obligation
+from portal.server import PortalServer
+from tests.conftest import make_runtime
+
+pytestmark = pytest.mark.prefect
+
+
+@pytest.fixture
+def portal_case(case_factory):
+    with PortalServer() as server:
+        case = case_factory()
+        # The case's runtime, now with links pointing at this portal.
+        rt = make_runtime(
+            case.rt.settings.database_url,
+            case.clock,
+            mail_url=case.smtp.url(),
+            portal_url=server.url,
+        )
+        from case_reviews.runtime import set_runtime
+
+        set_runtime(rt)
+        case.rt = rt
+        yield case
+
+
+def _to_timelines_gate(case) -> UUID:
+    run_id: UUID = case.start()
+    result = drive(
+        case.rt, case.clock, run_id, case.reference, "full", stop_at="timelines_complete"
+    )
+    assert result.gates == ["committee_recommendation", "chair_decision", "reviewer_appointment"]
+    return run_id
+
+
+def test_gate_resumes_by_itself_when_the_last_agency_submits(portal_case) -> None:
+    case = portal_case
+    run_id = _to_timelines_gate(case)
+    agencies = Agencies(case.rt, lambda: case.smtp.received, case.reference, respond_after=0)
+    agencies()
+    assert len(agencies.uploaded) == 5
+    assert driver.state_name(run_id) != "Suspended"  # resumed by the last submission
+    assert driver.execute(run_id) == "Suspended"
+    with case.rt.sessions() as session:
+        review = store.get_review(session, case.reference)
+        assert review.waiting_at == "learning_event"
+        resumed = session.scalars(
+            select(AuditEvent).where(AuditEvent.action == "timelines_gate_resumed")
+        ).all()
+        stage = session.scalars(
+            select(AuditEvent).where(AuditEvent.key == f"{case.reference}:stage:timelines_merged")
+        ).one()
+    assert len(resumed) == 1
+    assert stage.detail == {"stage": "timelines_merged", "agencies_submitted": 5, "events": 15}
+    with get_client(sync_client=True) as client:
+        artifact = client.read_latest_artifacts(artifact_filter=None, limit=200)
+    (combined,) = [a for a in artifact if a.key == "scr-2026-001-combined-timeline"]
+    assert "Child T" in str(combined.data)
+    assert "Quennell" not in str(combined.data)
+    invitations = [m for m in case.smtp.received if "Invitation: Learning event" in m.subject]
+    assert len(invitations) == 5
+
+
+def test_business_manager_can_go_on_without_an_agency_with_a_reason(portal_case) -> None:
+    case = portal_case
+    run_id = _to_timelines_gate(case)
+    mails = [m for m in case.smtp.received if "Timeline of significant events" in m.subject]
+    missing = "Riverside GP Practice"
+    for seed, mail in enumerate(mails):
+        if "riverside" in mail.recipients[0]:
+            continue
+        link = next(w for w in mail.part("text/plain").split() if "/t/" in w)
+        data = example_timeline_csv("agency", "Child T", case.clock.now().date(), seed)
+        response = httpx.post(f"{link}/upload", files={"file": ("t.csv", data)}, timeout=30)
+        assert response.status_code == 200
+    assert driver.state_name(run_id) == "Suspended"  # one timeline still awaited
+    today = case.clock.now().date()
+    # Proceeding without naming the missing agency is refused, with the reason.
+    driver.resume(run_id, answer("timelines_complete", "full", today))
+    driver.execute(run_id)
+    with case.rt.sessions() as session:
+        refused = session.scalars(
+            select(AuditEvent).where(AuditEvent.action == "gate_answer_refused")
+        ).one()
+    assert refused.detail["problems"] == [
+        f"proceed_without: {missing} has not sent its timeline; wait for it, or list it here "
+        "with a reason"
+    ]
+    go_on = answer("timelines_complete", "full", today) | {
+        "proceed_without": [missing],
+        "reason": "Practice closed; records with the ICB.",
+    }
+    driver.resume(run_id, go_on)
+    assert driver.execute(run_id) == "Suspended"
+    with case.rt.sessions() as session:
+        assert store.get_review(session, case.reference).waiting_at == "learning_event"
+        waived = session.scalars(
+            select(Obligation).where(Obligation.key == f"{case.reference}:timeline:{missing}")
+        ).one()
+        audit = session.scalars(
+            select(AuditEvent).where(AuditEvent.action == "timeline_waived")
+        ).one()
+    assert (waived.status.value, waived.note) == (
+        "waived",
+        "Practice closed; records with the ICB.",
+    )
+    assert audit.detail == {"agency": missing, "reason": "Practice closed; records with the ICB."}
