@@ -113,6 +113,21 @@ def answer(gate: str, scenario: Scenario, on: date) -> dict[str, Any]:
     return answers[gate]
 
 
+def answer_now(rt: Runtime, reference: str, gate: str, scenario: Scenario) -> dict[str, Any]:
+    """The scenario's answer at ``gate`` today; at the timelines gate, as a business manager
+    would, it goes on without the agencies that never sent one, giving the reason."""
+    run_input = answer(gate, scenario, today(rt.clock))
+    if gate == "timelines_complete":
+        with rt.sessions() as session:
+            awaited = outstanding_agencies(session, store.get_review(session, reference).id)
+        if awaited:
+            run_input |= {
+                "proceed_without": awaited,
+                "reason": "No timeline received by the time the review had to go on.",
+            }
+    return run_input
+
+
 @dataclass
 class DriveResult:
     state: str
@@ -149,18 +164,7 @@ def drive(
             if between_gates is not None:
                 between_gates()
         if driver.state_name(flow_run_id) == "Suspended":
-            run_input = answer(gate, scenario, today(clock))
-            if gate == "timelines_complete":
-                # As a business manager would: go on without those who never sent one.
-                with rt.sessions() as session:
-                    review = store.get_review(session, reference)
-                    awaited = outstanding_agencies(session, review.id)
-                if awaited:
-                    run_input |= {
-                        "proceed_without": awaited,
-                        "reason": "No timeline received by the time the review had to go on.",
-                    }
-            driver.resume(flow_run_id, run_input)
+            driver.resume(flow_run_id, answer_now(rt, reference, gate, scenario))
         # else someone answered it already (the portal resumes the timelines gate itself)
         result.gates.append(gate)
         result.state = driver.execute(flow_run_id)

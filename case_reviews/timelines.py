@@ -207,6 +207,25 @@ def submit_timeline(
     return SubmissionResult(reference, agency.name, version, len(events), all_in, resumed)
 
 
+def resume_complete_timeline_gates(rt: Runtime) -> list[str]:
+    """Resume every timelines gate whose agencies have all submitted but which still waits
+    (the last submission came while the flow was on its way to the gate). The sweep calls
+    this. Returns the references resumed."""
+    with rt.sessions() as session:
+        waiting = [
+            (review.reference, review.flow_run_id)
+            for review in session.scalars(
+                select(Review).where(Review.waiting_at == "timelines_complete")
+            )
+            if review.flow_run_id is not None and not outstanding_agencies(session, review.id)
+        ]
+    return [
+        reference
+        for reference, run_id in waiting
+        if run_id is not None and _resume_timelines_gate(rt, reference, UUID(run_id))
+    ]
+
+
 def _resume_timelines_gate(rt: Runtime, reference: str, run_id: UUID) -> bool:
     """Answer the timelines gate for the business manager once every timeline is in.
 
@@ -214,10 +233,15 @@ def _resume_timelines_gate(rt: Runtime, reference: str, run_id: UUID) -> bool:
     A failure (Prefect down, or someone resumed first) leaves the gate for the business
     manager to answer in the UI: the submission itself is already stored.
     """
+    from prefect import get_client
     from prefect.flow_runs import resume_flow_run
 
     learning_event = rt.deadlines.calendar.add_working_days(rt.today(), 10)
     try:
+        with get_client(sync_client=True) as client:
+            state = client.read_flow_run(run_id).state
+        if state is None or not state.is_paused():
+            return False  # already resumed (or not yet suspended): nothing to do now
         resume_flow_run(
             run_id,
             run_input={
@@ -292,6 +316,7 @@ __all__ = [
     "outstanding_agencies",
     "portal_link",
     "read_token",
+    "resume_complete_timeline_gates",
     "submissions",
     "submit_timeline",
 ]

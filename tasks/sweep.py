@@ -8,7 +8,8 @@ One pass:
    Each round is logged with its messages in the same transaction, so a round is sent once.
 2. On the week's first working day (from the policy's weekday), queue the business manager's
    weekly digest of every open obligation, red/amber/green.
-3. Deliver the outbox (new messages and retries).
+3. Resume any timelines gate whose agencies have all submitted but which still waits.
+4. Deliver the outbox (new messages and retries).
 On weekends and bank holidays nothing new is queued; messages already queued (retries) still go.
 """
 
@@ -366,6 +367,9 @@ def run_sweep(rt: Runtime) -> SweepReport:
         with rt.sessions.begin() as session:
             queued, rounds = queue_reminders(session, rt, rt.reminder_policy, calendar)
             digest = queue_weekly_digest(session, rt, rt.reminder_policy, calendar)
+    from case_reviews.timelines import resume_complete_timeline_gates
+
+    resume_complete_timeline_gates(rt)
     report = deliver_pending(rt.sessions, rt.mailer, rt.now)
     return SweepReport(
         on=today,

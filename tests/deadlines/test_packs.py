@@ -92,7 +92,7 @@ def test_each_regime_has_its_own_rules_plus_the_common_ones(
         ("apr", "review_completion", "6 months after decision"),
         ("apr", "action_plan_signoff", "28 days after final_report"),
         ("sar", "action_progress", "every 3 months after action_plan_signed_off"),
-        ("cpr", "timeline_return", "28 days after timelines_requested"),
+        ("cpr", "timeline_return", "20 working days after timelines_requested"),
     ],
 )
 def test_rules_read_as_plain_words(

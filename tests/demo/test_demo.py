@@ -13,20 +13,26 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import date
 from email.message import EmailMessage
 from pathlib import Path
 
+import httpx
 import pytest
 from playwright.sync_api import Locator, Page, expect, sync_playwright
+from prefect.settings import PREFECT_API_URL, temporary_settings
 from sqlalchemy import select
 
 from case_reviews.config import Settings, get_settings
 from case_reviews.demo import DemoInfo, up
 from case_reviews.runtime import Runtime, set_runtime
-from case_reviews.simulation import waiting_at
+from case_reviews.simulation import answer, example_timeline_csv, waiting_at
+from case_reviews.timelines import combined_timeline
+from deployments import driver
 from models import store
 from models.orm import Decision
 from notifications.smtp_catcher import free_port
+from tasks.timeline_merge import to_html
 
 pytestmark = pytest.mark.browser
 
@@ -52,6 +58,7 @@ class RunningDemo:
     var_dir: Path
     prefect_port: int
     smtp_port: int
+    portal_port: int
     thread: threading.Thread
     stop: threading.Event
     printed_until_ready: str
@@ -66,7 +73,7 @@ def demo(
     for until the example review waits for the chair; stopped afterwards whatever happens."""
     if not Path(CHROMIUM).exists():
         pytest.skip(f"{CHROMIUM} is missing: run 'make browser'")
-    prefect_port, smtp_port = free_port(), free_port()
+    prefect_port, smtp_port, portal_port = free_port(), free_port(), free_port()
     monkeypatch.setenv("REVIEWS_DATABASE_URL", f"sqlite:///{tmp_path / 'reviews.db'}")
     monkeypatch.setenv(
         "REVIEWS_MAIL_URL",
@@ -92,6 +99,7 @@ def demo(
                 var_dir=var_dir,
                 prefect_port=prefect_port,
                 smtp_port=smtp_port,
+                portal_port=portal_port,
                 ready=on_ready,
                 stop_event=stop,
             )
@@ -108,7 +116,9 @@ def demo(
             if time.monotonic() > deadline:
                 pytest.fail(f"up() was not ready within {STARTUP_TIMEOUT:.0f} s")
         printed = capsys.readouterr().out
-        yield RunningDemo(infos[0], var_dir, prefect_port, smtp_port, thread, stop, printed, errors)
+        yield RunningDemo(
+            infos[0], var_dir, prefect_port, smtp_port, portal_port, thread, stop, printed, errors
+        )
     finally:
         stop.set()
         thread.join(90)
@@ -242,6 +252,68 @@ def _wait_for_gate(rt: Runtime, reference: str, gate: str, timeout: float = 60.0
         seen = waiting_at(rt, reference)
 
 
+def _agencies_answer_through_the_portal(demo: RunningDemo, rt: Runtime, tmp_path: Path) -> None:
+    """The next part of the review, as the people would do it: the chair confirms the reviewers
+    (through the API here), the agencies get their requests, the police open the link in the
+    email in a browser and upload their file, the others send theirs; the gate resumes by
+    itself and the combined timeline renders."""
+    info = demo.info
+    with temporary_settings(updates={PREFECT_API_URL: f"{info.ui_url}/api"}):
+        driver.resume(info.flow_run_id, answer("reviewer_appointment", "full", rt.today()))
+    _wait_for_gate(rt, info.reference, "timelines_complete", timeout=90)
+    requests = [
+        m for m in _mail(info.mail_dir) if "Timeline of significant events" in str(m["Subject"])
+    ]
+    assert len(requests) == 5
+    links = {}
+    for message in requests:
+        found = re.search(r"http://127\.0\.0\.1:\d+/t/[A-Za-z0-9._-]+", _text_of(message))
+        assert found is not None, "a timeline request without its portal link"
+        links[str(message["To"])] = found.group(0)
+    police_link = links["public.protection@police.northbridge.example"]
+    assert police_link.startswith(f"http://127.0.0.1:{demo.portal_port}/t/")
+
+    upload = tmp_path / "police-timeline.csv"
+    upload.write_bytes(example_timeline_csv("Northbridge Police", "Child T", date(2026, 10, 28), 1))
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 1200})
+            page.goto(police_link, timeout=UI_TIMEOUT_MS)
+            expect(page.get_by_role("heading", level=1)).to_have_text(
+                f"Timeline of significant events: {info.reference} (Child T)"
+            )
+            page.locator("input[name=file]").set_input_files(str(upload))
+            page.get_by_role("button", name="Upload timeline").click()
+            expect(page.get_by_role("status")).to_contain_text(
+                "version 1 with 3 events was received", timeout=UI_TIMEOUT_MS
+            )
+            expect(page.locator("#submitted")).to_contain_text("duty officer")
+            page.screenshot(path=str(tmp_path / "portal.png"), full_page=True)
+
+            for seed, (recipient, link) in enumerate(sorted(links.items())):
+                if link == police_link:
+                    continue
+                data = example_timeline_csv(recipient, "Child T", date(2026, 10, 28), seed)
+                response = httpx.post(f"{link}/upload", files={"file": ("t.csv", data)}, timeout=30)
+                assert response.status_code == 200, response.text
+            # The last submission resumed the gate; the served runner takes it from there.
+            _wait_for_gate(rt, info.reference, "learning_event", timeout=90)
+
+            with rt.sessions() as session:
+                combined = combined_timeline(session, store.get_review(session, info.reference))
+            assert len(combined.agencies) == 5 and len(combined.entries) == 15
+            page_file = tmp_path / "combined.html"
+            page_file.write_text(to_html(combined), encoding="utf-8")
+            page.goto(page_file.as_uri())
+            expect(page.locator("body")).to_contain_text("Northbridge Police")
+            expect(page.locator("body")).to_contain_text("Riverside GP Practice")
+            page.screenshot(path=str(tmp_path / "combined.png"), full_page=True)
+        finally:
+            browser.close()
+    assert (tmp_path / "combined.png").stat().st_size > 10_000
+
+
 def test_demo_brings_a_review_to_the_chair_who_decides_in_the_ui(
     demo: RunningDemo, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -285,6 +357,8 @@ def test_demo_brings_a_review_to_the_chair_who_decides_in_the_ui(
         b"Quennell" in path.read_bytes() for path in info.mail_dir.iterdir() if path.is_file()
     )
 
+    _agencies_answer_through_the_portal(demo, rt, tmp_path)
+
     demo.stop.set()
     demo.thread.join(90)
     assert not demo.thread.is_alive(), "up() did not return after stop_event was set"
@@ -293,6 +367,7 @@ def test_demo_brings_a_review_to_the_chair_who_decides_in_the_ui(
     assert _services(demo.var_dir.resolve() / "prefect") == set()
     assert _port_free(demo.prefect_port)
     assert _port_free(demo.smtp_port)
+    assert _port_free(demo.portal_port)
 
     printed = demo.printed_until_ready + capsys.readouterr().out
     for promised in (

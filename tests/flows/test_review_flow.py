@@ -10,7 +10,7 @@ import pytest
 from prefect import get_client
 from sqlalchemy import func, select
 
-from case_reviews.simulation import DAYS_BEFORE, answer, drive, waiting_at
+from case_reviews.simulation import DAYS_BEFORE, answer, answer_now, drive, waiting_at
 from deployments import driver
 from models import store
 from models.orm import AuditEvent, Obligation, ObligationStatus, OutboxMessage, ReviewEvent
@@ -147,11 +147,11 @@ def test_after_every_resume_the_replay_repeats_no_side_effect(case_factory) -> N
     state = driver.execute(run_id)
     resumes = 0
     history: list[tuple[dict[str, int], int]] = []
-    while state == "Suspended":
+    while state == "Suspended" and resumes < 20:
         gate = waiting_at(case.rt, case.reference)
         assert gate is not None
         case.clock.advance(timedelta(days=DAYS_BEFORE[gate]))
-        driver.resume(run_id, answer(gate, "full", case.clock.now().date()))
+        driver.resume(run_id, answer_now(case.rt, case.reference, gate, "full"))
         resumes += 1
         state = driver.execute(run_id)
         history.append((_side_effects(case), len(case.smtp.received)))

@@ -3,18 +3,23 @@ the gate resuming by itself, the combined timeline attached to the run."""
 
 from __future__ import annotations
 
+from datetime import date
 from uuid import UUID
 
 import httpx
 import pytest
 from prefect import get_client
+from prefect.settings import PREFECT_API_URL, temporary_settings
 from sqlalchemy import select
 
 from case_reviews.simulation import Agencies, answer, drive, example_timeline_csv
+from case_reviews.timelines import submit_timeline
 from deployments import driver
 from models import store
 from models.orm import AuditEvent, Obligation
+from models.timeline import parse_timeline_file
 from portal.server import PortalServer
+from tasks.sweep import run_sweep
 from tests.conftest import make_runtime
 
 pytestmark = pytest.mark.prefect
@@ -119,3 +124,35 @@ def test_business_manager_can_go_on_without_an_agency_with_a_reason(portal_case)
         "Practice closed; records with the ICB.",
     )
     assert audit.detail == {"agency": missing, "reason": "Practice closed; records with the ICB."}
+
+
+def test_a_gate_missed_while_prefect_was_down_is_resumed_by_the_next_sweep(portal_case) -> None:
+    """The last timeline arrives while the Prefect API cannot be reached: the submission is
+    kept, the gate stays; the daily sweep then sees every timeline in and resumes it."""
+    case = portal_case
+    run_id = _to_timelines_gate(case)
+    with temporary_settings(updates={PREFECT_API_URL: "http://127.0.0.1:9/api"}):
+        for seed, agency in enumerate(_agencies(case)):
+            result = submit_timeline(
+                case.rt,
+                reference=case.reference,
+                agency_name=agency,
+                events=parse_timeline_file(
+                    "t.csv", example_timeline_csv(agency, "Child T", date(2026, 10, 28), seed)
+                ),
+                submitted_by="business manager",
+                source="cli: t.csv",
+            )
+        assert result.all_submitted and not result.gate_resumed
+    assert driver.state_name(run_id) == "Suspended"
+    run_sweep(case.rt)
+    assert driver.state_name(run_id) != "Suspended"
+    assert driver.execute(run_id) == "Suspended"
+    with case.rt.sessions() as session:
+        assert store.get_review(session, case.reference).waiting_at == "learning_event"
+
+
+def _agencies(case) -> list[str]:
+    with case.rt.sessions() as session:
+        review = store.get_review(session, case.reference)
+        return [a.name for a in store.involved_agencies(session, review.id)]

@@ -100,7 +100,7 @@ def test_link_in_the_email_opens_the_agencys_own_request(portal: Portal) -> None
     assert page.status_code == 200
     assert "Timeline of significant events: SCR-2026-001 (Child T)" in page.text
     assert "Northbridge Police" in page.text
-    assert "Sunday 20 December 2026" in page.text  # four weeks from the request
+    assert "Friday 18 December 2026" in page.text  # 20 working days from Sunday 22 November
     assert "Quennell" not in page.text and "Larkspur" not in page.text
 
 
@@ -155,7 +155,7 @@ def test_replacement_after_the_deadline_is_refused_but_a_late_first_one_is_taken
     portal: Portal,
 ) -> None:
     upload(portal.link(POLICE), csv_file(GOOD))
-    portal.clock.advance(timedelta(days=30))  # past the 20 December deadline
+    portal.clock.advance(timedelta(days=30))  # past the 18 December deadline
     refused = upload(portal.link(POLICE), csv_file(GOOD))
     assert refused.status_code == 409
     assert "can no longer be replaced" in refused.text
