@@ -8,6 +8,7 @@ Any bad, expired or foreign link gets the same bare 403 page.
 
 from __future__ import annotations
 
+import logging
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
@@ -48,7 +49,12 @@ MAX_UPLOAD = 5 * 2**20
 app = FastAPI(title="case-reviews agency portal", docs_url=None, redoc_url=None, openapi_url=None)
 
 
-def _forbidden() -> HTMLResponse:
+log = logging.getLogger("portal")
+
+
+def _forbidden(reason: LinkRefused | None = None) -> HTMLResponse:
+    """The same bare page for every refused link; why goes to our log only."""
+    log.warning("portal link refused: %s", reason)
     return HTMLResponse(
         "<!doctype html><title>Link not valid</title><h1>This link is not valid</h1>"
         "<p>It may have expired. Please ask the board's business manager for a new one.</p>",
@@ -145,8 +151,8 @@ def request_page(request: Request, token: str) -> HTMLResponse:
     """The agency's own request: what to send, by when, what it has sent."""
     try:
         return _page(request, token)
-    except LinkRefused:
-        return _forbidden()
+    except LinkRefused as exc:
+        return _forbidden(exc)
 
 
 @app.get("/t/{token}/template.{kind}")
@@ -154,8 +160,8 @@ def template(token: str, kind: str) -> Response:
     """The timeline template, as CSV or Excel."""
     try:
         read_token(runtime(), token)
-    except LinkRefused:
-        return _forbidden()
+    except LinkRefused as exc:
+        return _forbidden(exc)
     if kind == "csv":
         return Response(
             template_csv(),
@@ -176,8 +182,8 @@ async def upload(request: Request, token: str, file: Annotated[UploadFile, File(
     """Take a CSV or Excel file: all of it, or (with every problem named) none of it."""
     try:
         read_token(runtime(), token)
-    except LinkRefused:
-        return _forbidden()
+    except LinkRefused as exc:
+        return _forbidden(exc)
     data = await file.read(MAX_UPLOAD + 1)
     name = file.filename or "upload"
     # The database and Prefect calls block: run them off the event loop (the thread pool keeps
@@ -200,8 +206,8 @@ async def events_form(request: Request, token: str) -> HTMLResponse:
     """Take events typed into the page's form (blank rows ignored)."""
     try:
         read_token(runtime(), token)
-    except LinkRefused:
-        return _forbidden()
+    except LinkRefused as exc:
+        return _forbidden(exc)
     form = await request.form()
     rows: list[dict[str, str]] = []
     try:
