@@ -40,11 +40,28 @@ _D_MONTH_Y = re.compile(r"\b(\d{1,2})\s+([A-Za-z]{3,9})\s+(\d{4})\b")
 _DIGIT_RUN = re.compile(r"\d[\d\s-]*\d")
 
 
+_POSTCODE = re.compile(r"\b[A-Z]{1,2}\d[A-Z\d]?\s*\d[A-Z]{2}\b", re.IGNORECASE)
+
+
+def _fold(text: str) -> str:
+    return " ".join(re.sub(r"[^\w\s]", " ", text.casefold()).split())
+
+
 @dataclass(frozen=True)
 class KnownIdentity:
     full_name: str
     date_of_birth: date
     nhs_number: str | None = None
+    address: str | None = None
+
+    @cached_property
+    def address_marks(self) -> tuple[str, ...]:
+        """What would give the address away: its first line and its postcode, folded."""
+        if not self.address:
+            return ()
+        marks = [_fold(self.address.split(",")[0])]
+        marks += [_fold(p) for p in _POSTCODE.findall(self.address)]
+        return tuple(m for m in marks if len(m) >= 5)
 
     @cached_property
     def name_parts(self) -> frozenset[str]:
@@ -75,12 +92,14 @@ class TextIndex:
         found.discard(None)
         self.dates = frozenset(d for d in found if d is not None)
         self.digits = tuple(re.sub(r"[\s-]", "", run) for run in _DIGIT_RUN.findall(text))
+        self.folded = f" {_fold(text)} "
 
     def leaks(self, identity: KnownIdentity) -> list[str]:
-        """What of ``identity`` appears: 'name', 'date of birth', 'NHS number'.
+        """What of ``identity`` appears: 'name', 'date of birth', 'NHS number', 'address'.
 
         Each part of the real name counts as a whole word, case-blind, so a surname on its own
-        is caught; a date of birth in any usual spelling (2022-05-14, 14/05/2022, 14 May 2022).
+        is caught; a date of birth in any usual spelling (2022-05-14, 14/05/2022, 14 May 2022);
+        the address by its first line ("12 Larkspur Row") or its postcode.
         """
         found: list[str] = []
         if identity.name_parts & self.words:
@@ -89,6 +108,8 @@ class TextIndex:
             found.append("date of birth")
         if identity.nhs_number and any(identity.nhs_number in run for run in self.digits):
             found.append("NHS number")
+        if any(f" {mark} " in self.folded for mark in identity.address_marks):
+            found.append("address")
         return found
 
 

@@ -168,7 +168,10 @@ def add_referral(
         if getattr(referral, field) > today:
             problems.append(FieldProblem(field, f"is in the future (today is {today.isoformat()})"))
     identity = KnownIdentity(
-        referral.subject.full_name, referral.subject.date_of_birth, referral.subject.nhs_number
+        referral.subject.full_name,
+        referral.subject.date_of_birth,
+        referral.subject.nhs_number,
+        referral.subject.address,
     )
     for field, text in (("pseudonym", referral.pseudonym), ("summary", referral.summary)):
         leaks = identity_leaks(text, identity)
@@ -316,7 +319,9 @@ def known_identity(session: Session, review_id: int) -> KnownIdentity:
     identity = session.scalars(
         select(SubjectIdentity).where(SubjectIdentity.review_id == review_id)
     ).one()
-    return KnownIdentity(identity.full_name, identity.date_of_birth, identity.nhs_number)
+    return KnownIdentity(
+        identity.full_name, identity.date_of_birth, identity.nhs_number, identity.address
+    )
 
 
 # --- events, clocks, obligations ------------------------------------------------------------

@@ -486,7 +486,7 @@ def check_identity(
     pseudonym: str,
     first_row: int = 2,
 ) -> list[RowProblem]:
-    """Where the subject's real name, date of birth or NHS number appears in the events' text.
+    """Where the subject's real name, date of birth, NHS number or address shows in the text.
 
     One problem per row and column, numbered by the events' position from ``first_row``. The date
     column is not checked: an event may rightly fall on the birthday (the birth itself).

@@ -387,17 +387,20 @@ def learning_event_invitations(reference: str, on: date) -> int:
     )
 
 
-@task
-def learning_event(reference: str, answer: LearningEventHeld) -> StageResult:
-    """Record the learning event (once)."""
+def _held(reference: str, stage: str, held_on: date) -> StageResult:
     rt = runtime()
     with rt.sessions.begin() as session:
         review = store.get_review(session, reference)
-        store.record_event(
-            session, review_id=review.id, name="learning_event", on_date=answer.held_on
-        )
-        complete_stage(session, rt, review, "learning_event")
-    return StageResult(reference=reference, stage="learning_event")
+        store.record_event(session, review_id=review.id, name=stage, on_date=held_on)
+        complete_stage(session, rt, review, stage)
+    return StageResult(reference=reference, stage=stage)
+
+
+@task
+def learning_event(reference: str, answer: LearningEventHeld) -> StageResult:
+    """Record the day the learning event was held (once); its findings are in the gate's
+    audited answer."""
+    return _held(reference, "learning_event", answer.held_on)
 
 
 @task
@@ -414,15 +417,8 @@ def recall_session_invitations(reference: str, on: date) -> int:
 
 @task
 def recall_session(reference: str, answer: RecallSessionHeld) -> StageResult:
-    """Record the recall session (once)."""
-    rt = runtime()
-    with rt.sessions.begin() as session:
-        review = store.get_review(session, reference)
-        store.record_event(
-            session, review_id=review.id, name="recall_session", on_date=answer.held_on
-        )
-        complete_stage(session, rt, review, "recall_session")
-    return StageResult(reference=reference, stage="recall_session")
+    """Record the day the recall session was held (once)."""
+    return _held(reference, "recall_session", answer.held_on)
 
 
 @task

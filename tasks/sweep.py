@@ -208,7 +208,7 @@ def _letters(
 
 def _identities(session: Session, review_ids: set[int]) -> list[KnownIdentity]:
     rows = session.scalars(select(SubjectIdentity).where(SubjectIdentity.review_id.in_(review_ids)))
-    return [KnownIdentity(r.full_name, r.date_of_birth, r.nhs_number) for r in rows]
+    return [KnownIdentity(r.full_name, r.date_of_birth, r.nhs_number, r.address) for r in rows]
 
 
 def queue_reminders(

@@ -158,6 +158,8 @@ def test_future_dates_are_refused_and_nothing_is_stored(rt: Runtime) -> None:
         ("summary", "The QUENNELL family moved in 2025.", "name"),
         ("summary", "Born 14/05/2022, known to services.", "date of birth"),
         ("pseudonym", "Child Quennell", "name"),
+        ("summary", "Police were called to 12 Larkspur Row twice.", "address"),
+        ("summary", "The family moved to NB4 7QT in 2025.", "address"),
     ],
 )
 def test_real_identity_in_pseudonymised_fields_is_refused(
