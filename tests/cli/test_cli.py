@@ -161,3 +161,101 @@ def test_sweep_refuses_a_bad_date_naming_the_option() -> None:
     code, _, err = invoke("sweep", "--now", "next tuesday")
     assert code == 2
     assert "--now: 'next tuesday' is not a date" in err
+
+
+def test_start_refuses_an_unknown_review_by_name(sqlite_rt: Runtime) -> None:
+    code, _, err = invoke("start", "SCR-2026-999")
+    assert code == 2
+    assert "no review with reference 'SCR-2026-999'" in err
+
+
+def test_start_refuses_a_review_started_already(sqlite_rt: Runtime) -> None:
+    from models import store
+
+    invoke("board", "load", str(EXAMPLES / "board.yaml"))
+    invoke("referral", "add", str(EXAMPLES / "referrals" / "scr-child-t.yaml"))
+    with sqlite_rt.sessions.begin() as session:
+        store.get_review(
+            session, "SCR-2026-001"
+        ).flow_run_id = "6f1e0c1e-0000-4000-8000-000000000001"
+    code, _, err = invoke("start", "SCR-2026-001")
+    assert code == 2
+    assert "refused: SCR-2026-001 was started already" in err
+
+
+def test_start_with_prefect_down_says_so_and_keeps_the_referral_startable(tmp_path: Path) -> None:
+    env = {
+        **os.environ,
+        "REVIEWS_DATABASE_URL": f"sqlite:///{tmp_path / 'r.db'}",
+        "PREFECT_API_URL": "http://127.0.0.1:9/api",
+    }
+
+    def reviews(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "case_reviews", *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+
+    assert reviews("db", "upgrade").returncode == 0
+    assert reviews("board", "load", str(EXAMPLES / "board.yaml")).returncode == 0
+    added = reviews("referral", "add", str(EXAMPLES / "referrals" / "sar-adult-b.yaml"))
+    assert added.stdout.strip() == "SAR-2026-001"
+    started = reviews("start", "SAR-2026-001")
+    assert started.returncode == 1
+    assert "the Prefect server is not reachable" in started.stderr
+    assert "run 'reviews start SAR-2026-001' later" in started.stderr
+    status = json.loads(reviews("status", "--json").stdout)
+    assert [s["reference"] for s in status] == ["SAR-2026-001"]
+
+
+def test_a_malformed_mail_url_fails_at_start_up_naming_the_setting(tmp_path: Path) -> None:
+    env = {
+        **os.environ,
+        "REVIEWS_DATABASE_URL": f"sqlite:///{tmp_path / 'r.db'}",
+        "REVIEWS_MAIL_URL": "smtp//nowhere",
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "case_reviews", "status"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode != 0
+    assert "mail_url: expected a mailto:// or mailtos:// URL" in result.stderr
+    assert "nowhere" not in result.stderr  # the setting may hold a password: not echoed
+
+
+def test_timeline_submit_and_show_as_the_business_manager(
+    sqlite_rt: Runtime, tmp_path: Path
+) -> None:
+    from case_reviews.simulation import example_timeline_csv
+    from tasks import stages
+
+    invoke("board", "load", str(EXAMPLES / "board.yaml"))
+    invoke("referral", "add", str(EXAMPLES / "referrals" / "scr-child-t.yaml"))
+    stages.timeline_requests.fn("SCR-2026-001")
+    good = tmp_path / "police.csv"
+    good.write_bytes(example_timeline_csv("Northbridge Police", "Child T", sqlite_rt.today(), 1))
+    code, out, err = invoke(
+        "timeline", "submit", "SCR-2026-001", "--agency", "northbridge police", str(good)
+    )
+    assert (code, out.strip()) == (0, "SCR-2026-001: Northbridge Police version 1, 3 events"), err
+    bad = tmp_path / "bad.csv"
+    bad.write_text(good.read_text().replace("duty officer", "").replace("Q3", "Q9"))
+    code, _, err = invoke(
+        "timeline", "submit", "SCR-2026-001", "--agency", "Northbridge Police", str(bad)
+    )
+    assert code == 2
+    assert "row 4, column practitioner_role" in err and "row 4, column significance" in err
+    code, out, _ = invoke("timeline", "show", "SCR-2026-001")
+    assert code == 0
+    assert out.splitlines()[0].startswith("group,date,agency")
+    assert len(out.splitlines()) == 4 and "Northbridge Police" in out
+    code, out, _ = invoke("timeline", "show", "SCR-2026-001", "--format", "html")
+    assert "<table" in out and "Child T" in out and "Quennell" not in out
+    code, out, _ = invoke("timeline", "link", "SCR-2026-001", "--agency", "Northbridge Police")
+    assert code == 0 and "/t/" in out
