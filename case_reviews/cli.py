@@ -307,6 +307,39 @@ def timeline_link(reference: str, agency: Annotated[str, typer.Option(help="The 
         typer.echo(portal_link(rt, reference, found.id, due))
 
 
+@app.command("clock-stop")
+def clock_stop(
+    reference: str,
+    start: Annotated[str, typer.Option(help="First day the clock is stopped (YYYY-MM-DD).")],
+    end: Annotated[str, typer.Option(help="Last day the clock is stopped (YYYY-MM-DD).")],
+    reason: Annotated[str, typer.Option(help="Why, e.g. parallel criminal proceedings.")],
+) -> None:
+    """Stop the clock for a period (with the reason): the review's stoppable deadlines (the
+    six-month completion target) move out by the days stopped. Recorded in the audit trail."""
+    from case_reviews.deadlines import ClockStop
+
+    try:
+        stop = ClockStop.model_validate({"start": start, "end": end, "reason": reason})
+    except ValidationError as exc:
+        fail("\n".join(validation_lines(exc)))
+    rt = _ready()
+    with rt.sessions.begin() as session:
+        try:
+            review = store.get_review(session, reference)
+        except store.NotFound as exc:
+            fail(str(exc))
+        store.add_clock_stop(
+            session, review_id=review.id, stop=stop, actor=rt.settings.operator, now=rt.now()
+        )
+        moved = store.open_obligations_from_deadlines(
+            session, review=review, deadlines=rt.deadlines, now=rt.now()
+        )
+        lines = [f"{o.milestone}: due {o.due_on:%a %d %b %Y}" for o in moved]
+    typer.echo(f"{reference}: clock stopped {stop.start} to {stop.end}")
+    for line in lines:
+        typer.echo(f"  {line}")
+
+
 @app.command()
 def start(reference: str) -> None:
     """Start the review flow for a stored referral; prints the run's Prefect UI address."""

@@ -52,7 +52,7 @@ EXAMPLE_FOR_REGIME = {
     "cpr": "scr-child-t",
     "apr": "sar-adult-b",
 }
-REMINDER_KINDS = frozenset({"reminder", "overdue_notice", "escalation", "progress_request"})
+REMINDER_KINDS = frozenset({"reminder", "overdue_notice", "escalation"})
 
 
 @contextlib.contextmanager

@@ -259,3 +259,56 @@ def test_timeline_submit_and_show_as_the_business_manager(
     assert "<table" in out and "Child T" in out and "Quennell" not in out
     code, out, _ = invoke("timeline", "link", "SCR-2026-001", "--agency", "Northbridge Police")
     assert code == 0 and "/t/" in out
+
+
+def test_clock_stop_moves_the_completion_target_and_is_audited(sqlite_rt: Runtime) -> None:
+    from datetime import date
+
+    from sqlalchemy import select
+
+    from models import store
+    from models.orm import AuditEvent
+
+    invoke("board", "load", str(EXAMPLES / "board.yaml"))
+    invoke("referral", "add", str(EXAMPLES / "referrals" / "sar-adult-b.yaml"))
+    with sqlite_rt.sessions.begin() as session:
+        review = store.get_review(session, "SAR-2026-001")
+        store.record_event(
+            session, review_id=review.id, name="decision", on_date=date(2026, 10, 20)
+        )
+        store.open_obligations_from_deadlines(
+            session, review=review, deadlines=sqlite_rt.deadlines, now=sqlite_rt.now()
+        )
+    code, out, err = invoke(
+        "clock-stop",
+        "SAR-2026-001",
+        "--start",
+        "2026-11-02",
+        "--end",
+        "2026-11-15",
+        "--reason",
+        "Criminal trial: practitioners are witnesses.",
+    )
+    assert code == 0, err
+    # Six months from 20 October 2026 is 20 April 2027; fourteen days stopped.
+    assert "review_completion: due Tue 04 May 2027" in out
+    with sqlite_rt.sessions() as session:
+        audit = session.scalars(
+            select(AuditEvent).where(AuditEvent.action == "clock_stopped")
+        ).one()
+    assert audit.detail["reason"] == "Criminal trial: practitioners are witnesses."
+
+
+def test_clock_stop_refuses_an_end_before_the_start(sqlite_rt: Runtime) -> None:
+    code, _, err = invoke(
+        "clock-stop",
+        "SAR-2026-001",
+        "--start",
+        "2026-11-15",
+        "--end",
+        "2026-11-02",
+        "--reason",
+        "x",
+    )
+    assert code == 2
+    assert "end" in err
