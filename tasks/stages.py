@@ -8,7 +8,7 @@ resume, a retry or a restarted process repeats nothing.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 from prefect import get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
@@ -31,7 +31,15 @@ from flows.inputs import (
     TimelinesComplete,
 )
 from models import store
-from models.orm import Board, Obligation, ObligationStatus, Referral, Review, ReviewStatus
+from models.orm import (
+    Agency,
+    Board,
+    Obligation,
+    ObligationStatus,
+    Referral,
+    Review,
+    ReviewStatus,
+)
 from tasks.common import CaseSummary, case_summary, complete_stage, deliver, queue_email
 from tasks.gates import earliest_publication
 from tasks.timeline_merge import to_markdown
@@ -77,6 +85,36 @@ def required_due(session: Session, review: Review, milestone: str) -> date:
     if due is None:
         raise LookupError(f"{review.reference}: no {milestone} deadline; is its event recorded?")
     return due
+
+
+def _owe_per_agency(
+    session: Session,
+    review: Review,
+    *,
+    key: str,
+    milestone: str,
+    description: str,
+    owed_to: str,
+    due: date,
+    now: datetime,
+) -> list[Agency]:
+    """Open one obligation per involved agency (keyed ``{reference}:{key}:{agency}``, so a
+    replay opens none twice); returns the agencies."""
+    agencies = store.involved_agencies(session, review.id)
+    for agency in agencies:
+        store.upsert_obligation(
+            session,
+            key=f"{review.reference}:{key}:{agency.name}",
+            review_id=review.id,
+            milestone=milestone,
+            description=description,
+            owed_by=agency.name,
+            agency_id=agency.id,
+            owed_to=owed_to,
+            due_on=due,
+            now=now,
+        )
+    return agencies
 
 
 def _log(reference: str, message: str) -> None:
@@ -255,19 +293,16 @@ def timeline_requests(reference: str) -> StageResult:
         )
         due = required_due(session, review, "timeline_return")
         board = session.get_one(Board, review.board_id)
-        for agency in store.involved_agencies(session, review.id):
-            store.upsert_obligation(
-                session,
-                key=f"{reference}:timeline:{agency.name}",
-                review_id=review.id,
-                milestone="timeline_return",
-                description="timeline of significant events",
-                owed_by=agency.name,
-                agency_id=agency.id,
-                owed_to="business manager",
-                due_on=due,
-                now=rt.now(),
-            )
+        for agency in _owe_per_agency(
+            session,
+            review,
+            key="timeline",
+            milestone="timeline_return",
+            description="timeline of significant events",
+            owed_to="business manager",
+            due=due,
+            now=rt.now(),
+        ):
             recipient = agency.contact_email or board.business_manager_email
             how = (
                 "open your agency's own link below: it shows this request, a template to "
@@ -440,19 +475,16 @@ def final_report(reference: str, answer: FinalReportApproved) -> StageResult:
         )
         due = required_due(session, review, "action_plan_signoff")
         board = session.get_one(Board, review.board_id)
-        for agency in store.involved_agencies(session, review.id):
-            store.upsert_obligation(
-                session,
-                key=f"{reference}:signoff:{agency.name}",
-                review_id=review.id,
-                milestone="action_plan_signoff",
-                description="action plan sign-off",
-                owed_by=agency.name,
-                agency_id=agency.id,
-                owed_to="board",
-                due_on=due,
-                now=rt.now(),
-            )
+        for agency in _owe_per_agency(
+            session,
+            review,
+            key="signoff",
+            milestone="action_plan_signoff",
+            description="action plan sign-off",
+            owed_to="board",
+            due=due,
+            now=rt.now(),
+        ):
             queued += queue_email(
                 session,
                 rt,
@@ -495,19 +527,16 @@ def action_plan_signoff(reference: str, answer: ActionPlanSignedOff) -> StageRes
                 session, key=obligation.key, on_date=answer.signed_off_on, note=note
             )
         first = required_due(session, review, "action_progress")
-        for agency in store.involved_agencies(session, review.id):
-            store.upsert_obligation(
-                session,
-                key=f"{reference}:progress:{agency.name}:1",
-                review_id=review.id,
-                milestone="action_progress",
-                description="quarterly action plan progress report",
-                owed_by=agency.name,
-                agency_id=agency.id,
-                owed_to="performance committee",
-                due_on=first,
-                now=rt.now(),
-            )
+        _owe_per_agency(
+            session,
+            review,
+            key="progress-1",
+            milestone="action_progress",
+            description="quarterly action plan progress report",
+            owed_to="performance committee",
+            due=first,
+            now=rt.now(),
+        )
         complete_stage(
             session, rt, review, "action_plan_signoff", {"chair_override": answer.chair_override}
         )
