@@ -5,6 +5,7 @@ Each side effect is keyed by review, gate and attempt, so a replay repeats none 
 
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
 from typing import Any, Literal
 
@@ -16,9 +17,12 @@ from sqlalchemy import select
 from case_reviews.deadlines import DeadlineEngine
 from case_reviews.runtime import runtime
 from models import store
+from models.identity_guard import identity_leaks
 from models.orm import Board, Decision, Obligation, ObligationStatus, Review
 from notifications.render import long_date
 from tasks.common import case_summary, deliver, queue_email
+
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 class GateSpec(BaseModel):
@@ -238,7 +242,7 @@ def open_gate(reference: str, gate: str, attempt: int, refusals: list[str]) -> G
 def check_answer(reference: str, gate: str, answer: dict[str, Any]) -> list[str]:
     """Rules a form cannot express; each problem names the field. Empty when the answer stands."""
     rt = runtime()
-    problems: list[str] = []
+    problems = _identity_problems(reference, answer)
     if gate == "chair_decision" and answer["decision"] == "full_review":
         if not answer.get("lead_reviewers"):
             problems.append("lead_reviewers: a full review needs at least one lead reviewer")
@@ -278,6 +282,31 @@ def check_answer(reference: str, gate: str, answer: dict[str, Any]) -> list[str]
         problems += _publication_problems(reference, answer)
     if gate == "monitoring" and not answer["all_actions_complete"]:
         problems.append("all_actions_complete: the review closes only when every action is done")
+    return problems
+
+
+def _identity_problems(reference: str, answer: dict[str, Any]) -> list[str]:
+    """Free text in an answer must not hold the subject's identity: rationales and reasons are
+    sent on to the referrer and the panel, whose messages are refused if they carry it."""
+    with runtime().sessions() as session:
+        review = store.get_review(session, reference)
+        identity = store.known_identity(session, review.id)
+        pseudonym = review.pseudonym
+    problems = []
+    for field, value in answer.items():
+        texts = value if isinstance(value, list) else [value]
+        # A bare ISO date is a date field (decided_on…), not free text.
+        found = {
+            leak
+            for text in texts
+            if isinstance(text, str) and not _ISO_DATE.fullmatch(text)
+            for leak in identity_leaks(text, identity)
+        }
+        if found:
+            problems.append(
+                f"{field}: contains the subject's real {' and '.join(sorted(found))}; "
+                f"use the pseudonym ({pseudonym})"
+            )
     return problems
 
 
