@@ -21,6 +21,7 @@ lint: $(STAMP)
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	$(PY) -m mypy .
+	$(VENV)/bin/lint-imports
 
 test: $(STAMP) browser lint
 	$(PY) -m pytest -q

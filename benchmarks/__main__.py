@@ -15,14 +15,14 @@ from pathlib import Path
 
 from sqlalchemy import insert, select
 
-from case_reviews.clock import LONDON, ManualClock
-from case_reviews.config import Settings
-from case_reviews.runtime import Runtime
+from core.clock import LONDON, ManualClock
+from core.config import Settings
 from models.migrate import upgrade
 from models.orm import Agency, Board, Obligation, OutboxMessage, Review, SubjectIdentity
 from notifications.outbox import deliver_pending
 from notifications.smtp_catcher import SmtpCatcher
-from tasks.sweep import queue_reminders
+from notifications.sweep import queue_reminders
+from services.runtime import Runtime
 
 REVIEWS = 1_000
 AGENCIES = 10
@@ -109,7 +109,13 @@ def _timed_sweep(rt: Runtime) -> dict[str, object]:
     tracemalloc.start()
     started = time.perf_counter()
     with rt.sessions.begin() as session:
-        messages, rounds = queue_reminders(session, rt, rt.reminder_policy, rt.deadlines.calendar)
+        messages, rounds = queue_reminders(
+            session,
+            now=rt.now(),
+            today=rt.today(),
+            policy=rt.reminder_policy,
+            calendar=rt.deadlines.calendar,
+        )
     elapsed = time.perf_counter() - started
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()

@@ -13,11 +13,15 @@ import typer
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from case_reviews.deadlines import UnknownEventError, UnknownRegimeError
-from case_reviews.runtime import Runtime, SchemaNotReady, runtime
+from core.clock import LONDON, ManualClock
+from core.deadlines import ClockStop, UnknownEventError, UnknownRegimeError
 from models import store
 from models.migrate import upgrade
 from models.schemas import BoardIn, ReferralIn
+from models.timeline import TimelineRejected, parse_timeline_file
+from notifications.exports import to_csv, to_html
+from services.links import portal_link, timeline_due
+from services.runtime import Runtime, SchemaNotReady, runtime
 
 app = typer.Typer(help="Statutory case reviews, run as Prefect flows.", no_args_is_help=True)
 db_app = typer.Typer(help="The case store.", no_args_is_help=True)
@@ -231,8 +235,8 @@ def timeline_submit(
     file: Path,
 ) -> None:
     """Submit an agency's timeline (CSV or Excel) on its behalf: the same checks as the portal."""
-    from case_reviews.timelines import SubmissionRefused, submit_timeline
-    from models.timeline import TimelineRejected, parse_timeline_file
+    # Submitting may resume the review's gate through Prefect, which is slow to import.
+    from services.timelines import SubmissionRefused, submit_timeline
 
     rt = _ready()
     try:
@@ -266,9 +270,6 @@ def timeline_show(
     format: Annotated[str, typer.Option("--format", help="csv or html")] = "csv",
 ) -> None:
     """Print the combined timeline (every agency's newest version, in date order)."""
-    from case_reviews.timelines import combined_timeline
-    from tasks.timeline_merge import to_csv, to_html
-
     if format not in {"csv", "html"}:
         fail(f"--format: expected csv or html, got {format!r}")
     rt = _ready()
@@ -277,27 +278,20 @@ def timeline_show(
             review = store.get_review(session, reference)
         except store.NotFound as exc:
             fail(str(exc))
-        combined = combined_timeline(session, review)
+        combined = store.combined_timeline(session, review)
     typer.echo(to_csv(combined) if format == "csv" else to_html(combined), nl=False)
 
 
 @timeline_app.command("link")
 def timeline_link(reference: str, agency: Annotated[str, typer.Option(help="The agency.")]) -> None:
     """Print an agency's own portal link for a review (to resend it by hand)."""
-    from sqlalchemy import func, select
-
-    from case_reviews.timelines import portal_link, timeline_due
-    from models.orm import Agency
-
     rt = _ready()
     with rt.sessions() as session:
         try:
             review = store.get_review(session, reference)
         except store.NotFound as exc:
             fail(str(exc))
-        found = session.scalars(
-            select(Agency).where(func.lower(Agency.name) == agency.lower())
-        ).one_or_none()
+        found = store.find_agency(session, review.board_id, agency)
         involved = {a.id for a in store.involved_agencies(session, review.id)}
         if found is None or found.id not in involved:
             fail(f"--agency: {agency!r} is not an agency on {reference}")
@@ -316,8 +310,6 @@ def clock_stop(
 ) -> None:
     """Stop the clock for a period (with the reason): the review's stoppable deadlines (the
     six-month completion target) move out by the days stopped. Recorded in the audit trail."""
-    from case_reviews.deadlines import ClockStop
-
     try:
         stop = ClockStop.model_validate({"start": start, "end": end, "reason": reason})
     except ValidationError as exc:
@@ -343,6 +335,8 @@ def clock_stop(
 @app.command()
 def start(reference: str) -> None:
     """Start the review flow for a stored referral; prints the run's Prefect UI address."""
+    # Prefect (behind the driver, the demo, the simulation and the sweep) takes over a second
+    # to import: only the commands that talk to it load it.
     from deployments.driver import (
         PrefectUnavailable,
         ReviewAlreadyStarted,
@@ -370,7 +364,7 @@ def up(
 ) -> None:
     """The demo: local Prefect server and UI, both deployments served, mail caught in var/mail,
     and an example review waiting at the chair's gate. Ctrl-C stops everything."""
-    from case_reviews.demo import DemoError
+    from case_reviews.demo import DemoError  # imports Prefect (see start)
     from case_reviews.demo import up as run_demo
 
     try:
@@ -394,9 +388,9 @@ def simulate(
     """Run one complete review on a temporary server with a simulated clock."""
     # Prefect reads its logging level when first imported; keep its console quiet here.
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
-    from case_reviews.simulate import EXAMPLE_FOR_REGIME
-    from case_reviews.simulate import simulate as run_simulation
-    from case_reviews.simulation import SCENARIO_DECISION
+    from case_reviews.simulation.run import EXAMPLE_FOR_REGIME  # imports Prefect (see start)
+    from case_reviews.simulation.run import simulate as run_simulation
+    from case_reviews.simulation.scenario import SCENARIO_DECISION
 
     if regime not in EXAMPLE_FOR_REGIME:
         fail(f"--regime: unknown regime {regime!r} (known: {', '.join(EXAMPLE_FOR_REGIME)})")
@@ -417,8 +411,7 @@ def sweep(
     ] = None,
 ) -> None:
     """Deliver what is queued (and, with the reminder policy, what is due)."""
-    from case_reviews.clock import LONDON, ManualClock
-    from tasks.sweep import run_sweep
+    from services.sweep import run_sweep  # imports Prefect (see start)
 
     on = None
     if now is not None:

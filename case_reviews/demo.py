@@ -37,9 +37,9 @@ from pydantic import SecretStr
 from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
-from case_reviews.config import Settings
-from case_reviews.runtime import Runtime, runtime, use_runtime
-from case_reviews.simulation import answer
+from case_reviews.examples import BOARD, referral_file
+from case_reviews.simulation.scenario import answer
+from core.config import Settings
 from deployments import driver
 from deployments.serve import REVIEW_DEPLOYMENT
 from models import store
@@ -48,10 +48,9 @@ from models.orm import Review
 from models.schemas import BoardIn, ReferralIn
 from notifications.smtp_catcher import SmtpCatcher
 from portal.server import PortalServer
+from services.runtime import Runtime, runtime, use_runtime
 
-REPO = Path(__file__).resolve().parent.parent
-EXAMPLE_BOARD = REPO / "examples" / "board.yaml"
-EXAMPLE_REFERRAL = REPO / "examples" / "referrals" / "scr-child-t.yaml"
+EXAMPLE_REFERRAL = referral_file("scr-child-t")
 
 SERVER_START_TIMEOUT = 90.0  # a first start migrates Prefect's database (~15 s here)
 STEP_TIMEOUT = 120.0  # deployment registered, run started, gate reached
@@ -257,7 +256,7 @@ def _review_deployment_served() -> bool | None:
 def _example_review(rt: Runtime) -> str:
     """Load the example board and return the example referral's review, adding it only if
     no review with its pseudonym exists yet."""
-    board_in = BoardIn.model_validate(yaml.safe_load(EXAMPLE_BOARD.read_text(encoding="utf-8")))
+    board_in = BoardIn.model_validate(yaml.safe_load(BOARD.read_text(encoding="utf-8")))
     referral = ReferralIn.model_validate(
         yaml.safe_load(EXAMPLE_REFERRAL.read_text(encoding="utf-8"))
     )
@@ -480,7 +479,7 @@ def up(
                 "the Prefect server",
                 [*PREFECT_SERVER_COMMAND, "--host", "127.0.0.1", "--port", str(prefect_port)],
                 env=env,
-                cwd=REPO,
+                cwd=var_dir.parent,
                 log_path=var_dir / "prefect-server.log",
             )
             services.append(server)
@@ -497,7 +496,7 @@ def up(
                 "deployments.serve",
                 [sys.executable, "-m", "deployments.serve"],
                 env=env,
-                cwd=REPO,
+                cwd=var_dir.parent,
                 log_path=var_dir / "serve.log",
             )
             services.append(serve)

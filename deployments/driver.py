@@ -16,9 +16,9 @@ from prefect.exceptions import Pause
 from prefect.flow_engine import load_flow_and_flow_run, run_flow
 from prefect.flow_runs import resume_flow_run
 
-from case_reviews.runtime import Runtime
 from deployments.serve import REVIEW_DEPLOYMENT
 from models import store
+from services.runtime import Runtime
 
 
 class ReviewAlreadyStarted(RuntimeError):
@@ -99,4 +99,5 @@ def start_review(rt: Runtime, reference: str) -> UUID:
 
 
 def run_ui_url(rt: Runtime, flow_run_id: UUID | str) -> str:
-    return f"{rt.settings.ui_url.rstrip('/')}/runs/flow-run/{flow_run_id}"
+    """The run's page in the Prefect UI."""
+    return rt.settings.run_url(flow_run_id)

@@ -16,13 +16,14 @@ from typing import Any, TypeVar
 
 from prefect import flow
 from prefect.flow_runs import suspend_flow_run
-from prefect.input import RunInput
 
+from core.names import Gate
 from flows.inputs import (
     ActionPlanSignedOff,
     ChairDecision,
     CommitteeRecommendation,
     FinalReportApproved,
+    GateForm,
     LearningEventHeld,
     PublicationDecision,
     RecallSessionHeld,
@@ -34,10 +35,10 @@ from tasks import stages
 from tasks.common import CaseSummary
 from tasks.gates import check_answer, close_gate, open_gate, refuse_answer
 
-Form = TypeVar("Form", bound=RunInput)
+Form = TypeVar("Form", bound=GateForm)
 
 
-def _date_fields(form: type[RunInput]) -> list[str]:
+def _date_fields(form: type[GateForm]) -> list[str]:
     hints = typing.get_type_hints(form)
     return [
         name
@@ -47,7 +48,7 @@ def _date_fields(form: type[RunInput]) -> list[str]:
     ]
 
 
-def ask(case: CaseSummary, gate: str, form: type[Form], **initial: Any) -> Form:
+def ask(case: CaseSummary, gate: Gate, form: type[Form], **initial: Any) -> Form:
     """Wait at ``gate`` until an answer passes the case's rules; return it.
 
     A refused answer is recorded with its reasons and the gate asks again under a new key
@@ -60,14 +61,12 @@ def ask(case: CaseSummary, gate: str, form: type[Form], **initial: Any) -> Form:
         defaults = {name: prompt.today for name in _date_fields(form)} | initial
         answer = suspend_flow_run(
             wait_for_input=form.with_initial_data(description=prompt.description, **defaults),
-            # Prefect keys allow lowercase letters, digits and dashes only.
-            key=f"{gate.replace('_', '-')}-{attempt}",
+            key=gate.suspend_key(attempt),
             timeout=None,
         )
-        data = answer.model_dump(mode="json")
-        problems = check_answer(case.reference, gate, data)
+        problems = check_answer(case.reference, answer)
         if not problems:
-            close_gate(case.reference, gate, attempt, data)
+            close_gate(case.reference, gate, attempt, answer)
             return answer
         refuse_answer(case.reference, gate, attempt, problems)
         refusals = problems
@@ -84,12 +83,12 @@ def review(reference: str) -> str:
     """
     case = stages.referral_intake(reference)
 
-    recommendation = ask(case, "committee_recommendation", CommitteeRecommendation)
+    recommendation = ask(case, Gate.COMMITTEE_RECOMMENDATION, CommitteeRecommendation)
     stages.committee_recommendation(reference, recommendation)
 
     decision = ask(
         case,
-        "chair_decision",
+        Gate.CHAIR_DECISION,
         ChairDecision,
         decision=recommendation.recommendation
         if recommendation.recommendation != "professional_forum"
@@ -103,33 +102,33 @@ def review(reference: str) -> str:
         return decision.decision
 
     appointment = ask(
-        case, "reviewer_appointment", ReviewerAppointment, lead_reviewers=decision.lead_reviewers
+        case, Gate.REVIEWER_APPOINTMENT, ReviewerAppointment, lead_reviewers=decision.lead_reviewers
     )
     stages.reviewer_appointment(reference, appointment)
 
     stages.timeline_requests(reference)
-    timelines = ask(case, "timelines_complete", TimelinesComplete)
+    timelines = ask(case, Gate.TIMELINES_COMPLETE, TimelinesComplete)
     stages.timelines_merged(reference, timelines)
 
     stages.learning_event_invitations(reference, timelines.learning_event_on)
-    held = ask(case, "learning_event", LearningEventHeld)
+    held = ask(case, Gate.LEARNING_EVENT, LearningEventHeld)
     stages.learning_event(reference, held)
 
     stages.recall_session_invitations(reference, held.recall_session_on)
-    recall = ask(case, "recall_session", RecallSessionHeld)
+    recall = ask(case, Gate.RECALL_SESSION, RecallSessionHeld)
     stages.recall_session(reference, recall)
 
-    report = ask(case, "final_report", FinalReportApproved)
+    report = ask(case, Gate.FINAL_REPORT, FinalReportApproved)
     stages.final_report(reference, report)
 
-    signoff = ask(case, "action_plan_signoff", ActionPlanSignedOff)
+    signoff = ask(case, Gate.ACTION_PLAN_SIGNOFF, ActionPlanSignedOff)
     stages.action_plan_signoff(reference, signoff)
 
     if decision.decision == "full_review":
         stages.panel_copy(reference, case)
-        published = ask(case, "publication", PublicationDecision)
+        published = ask(case, Gate.PUBLICATION, PublicationDecision)
         stages.publication(reference, case, published)
 
-    closed = ask(case, "monitoring", ReviewClosed)
+    closed = ask(case, Gate.MONITORING, ReviewClosed)
     stages.monitoring(reference, closed)
     return decision.decision

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from prefect import flow, get_run_logger, task
 
-from case_reviews.runtime import runtime
-from tasks.sweep import SweepReport, run_sweep
+from services.runtime import runtime
+from services.sweep import SweepReport, run_sweep
 
 
 @task
 def sweep_once() -> SweepReport:
-    """One sweep over the case store (see :func:`tasks.sweep.run_sweep`)."""
+    """One sweep over the case store (see :func:`services.sweep.run_sweep`)."""
     return run_sweep(runtime())
 
 

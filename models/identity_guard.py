@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass
 from datetime import date
 from functools import cached_property
+from typing import Protocol
 
 _MONTHS = {
     name.casefold(): number
@@ -67,6 +68,21 @@ class KnownIdentity:
     def name_parts(self) -> frozenset[str]:
         """Each part of the real name of three letters or more, case-folded."""
         return frozenset(p.casefold() for p in _NAME_SPLIT.split(self.full_name) if len(p) >= 3)
+
+
+class _HasIdentity(Protocol):
+    full_name: str
+    date_of_birth: date
+    nhs_number: str | None
+    address: str
+
+
+def identity_of(subject: _HasIdentity) -> KnownIdentity:
+    """What the guard looks for, from anything that records a subject (the stored identity,
+    or a referral's subject as it comes in)."""
+    return KnownIdentity(
+        subject.full_name, subject.date_of_birth, subject.nhs_number, subject.address
+    )
 
 
 def _safe_date(year: int, month: int, day: int) -> date | None:

@@ -15,6 +15,7 @@ from sqlalchemy import (
     Boolean,
     Date,
     DateTime,
+    Enum,
     ForeignKey,
     Index,
     Integer,
@@ -82,8 +83,6 @@ class ObligationStatus(enum.StrEnum):
 def _enum(kind: type[enum.StrEnum], length: int = 32) -> Any:
     # Stored as plain strings (no native enum types) so SQLite and PostgreSQL match and new
     # values need no schema change.
-    from sqlalchemy import Enum
-
     return Enum(
         kind,
         native_enum=False,

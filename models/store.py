@@ -11,11 +11,13 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
-from case_reviews.deadlines import ClockStop, Deadline, DeadlineEngine
-from models.identity_guard import KnownIdentity, identity_leaks
+from core.deadlines import ClockStop, Deadline, DeadlineEngine
+from core.names import agency_obligation_key, obligation_key
+from models.combined_timeline import AgencyTimeline, CombinedTimeline, combine
+from models.identity_guard import KnownIdentity, identity_leaks, identity_of
 from models.orm import (
     Agency,
     AuditEvent,
@@ -24,12 +26,15 @@ from models.orm import (
     Decision,
     Obligation,
     ObligationStatus,
+    OutboxMessage,
     Referral,
+    ReminderRound,
     Review,
     ReviewAgency,
     ReviewEvent,
     ReviewStatus,
     SubjectIdentity,
+    TimelineSubmission,
 )
 from models.schemas import (
     AgencyView,
@@ -39,6 +44,7 @@ from models.schemas import (
     ReferralView,
     ReviewStatusView,
 )
+from models.timeline import parse_rows
 
 
 @dataclass(frozen=True)
@@ -167,12 +173,7 @@ def add_referral(
     for field in ("notified_on", "incident_date"):
         if getattr(referral, field) > today:
             problems.append(FieldProblem(field, f"is in the future (today is {today.isoformat()})"))
-    identity = KnownIdentity(
-        referral.subject.full_name,
-        referral.subject.date_of_birth,
-        referral.subject.nhs_number,
-        referral.subject.address,
-    )
+    identity = identity_of(referral.subject)
     for field, text in (("pseudonym", referral.pseudonym), ("summary", referral.summary)):
         leaks = identity_leaks(text, identity)
         if leaks:
@@ -316,12 +317,41 @@ def reveal_identity(session: Session, reference: str, *, actor: str, now: dateti
 
 
 def known_identity(session: Session, review_id: int) -> KnownIdentity:
-    identity = session.scalars(
-        select(SubjectIdentity).where(SubjectIdentity.review_id == review_id)
-    ).one()
-    return KnownIdentity(
-        identity.full_name, identity.date_of_birth, identity.nhs_number, identity.address
+    """What the identity guard looks for in this review's free text."""
+    return identity_of(
+        session.scalars(select(SubjectIdentity).where(SubjectIdentity.review_id == review_id)).one()
     )
+
+
+def known_identities(session: Session, review_ids: Iterable[int]) -> list[KnownIdentity]:
+    """The identities of several reviews (a digest that mentions them all)."""
+    rows = session.scalars(
+        select(SubjectIdentity).where(SubjectIdentity.review_id.in_(list(review_ids)))
+    )
+    return [identity_of(row) for row in rows]
+
+
+def get_referral(session: Session, review_id: int) -> Referral:
+    return session.scalars(select(Referral).where(Referral.review_id == review_id)).one()
+
+
+def find_agency(session: Session, board_id: int, name: str) -> Agency | None:
+    """The board's agency called ``name`` (case-blind), if any."""
+    return session.scalars(
+        select(Agency).where(Agency.board_id == board_id, func.lower(Agency.name) == name.lower())
+    ).one_or_none()
+
+
+def find_review_reference(session: Session, *, pseudonym: str) -> str | None:
+    """The reference of the first review recorded for ``pseudonym``, if any."""
+    return session.scalar(
+        select(Review.reference).where(Review.pseudonym == pseudonym).order_by(Review.id)
+    )
+
+
+def reviews_waiting_at(session: Session, gate: str) -> list[Review]:
+    """Open reviews whose flow waits at ``gate``."""
+    return list(session.scalars(select(Review).where(Review.waiting_at == gate)))
 
 
 # --- events, clocks, obligations ------------------------------------------------------------
@@ -448,7 +478,7 @@ def open_obligations_from_deadlines(
         opened.append(
             upsert_obligation(
                 session,
-                key=f"{review.reference}:{deadline.milestone}",
+                key=obligation_key(review.reference, deadline.milestone),
                 review_id=review.id,
                 milestone=deadline.milestone,
                 description=deadline.rule,
@@ -473,13 +503,234 @@ def meet_obligation(session: Session, *, key: str, on_date: date, note: str = ""
     return True
 
 
-def open_obligations(session: Session, review_id: int) -> list[Obligation]:
+def obligations(
+    session: Session,
+    review_id: int,
+    *,
+    milestone: str | None = None,
+    status: ObligationStatus | None = None,
+) -> list[Obligation]:
+    """The review's obligations (of one milestone, in one status), soonest due first."""
+    query = select(Obligation).where(Obligation.review_id == review_id)
+    if milestone is not None:
+        query = query.where(Obligation.milestone == milestone)
+    if status is not None:
+        query = query.where(Obligation.status == status)
+    return list(session.scalars(query.order_by(Obligation.due_on, Obligation.milestone)))
+
+
+def open_obligations(
+    session: Session, review_id: int, *, milestone: str | None = None
+) -> list[Obligation]:
+    return obligations(session, review_id, milestone=milestone, status=ObligationStatus.OPEN)
+
+
+def first_open_obligation(
+    session: Session, review_id: int, milestones: Iterable[str]
+) -> Obligation | None:
+    """The open obligation of the first of ``milestones`` that has one (latest due first)."""
+    for milestone in milestones:
+        found = open_obligations(session, review_id, milestone=milestone)
+        if found:
+            return found[-1]
+    return None
+
+
+def outstanding_agencies(session: Session, review_id: int) -> list[str]:
+    """Agencies whose timeline is still awaited (their obligation is open)."""
+    return [o.owed_by for o in open_obligations(session, review_id, milestone="timeline_return")]
+
+
+def owe_per_agency(
+    session: Session,
+    *,
+    review: Review,
+    duty: str,
+    milestone: str,
+    description: str,
+    owed_to: str,
+    due_on: date,
+    now: datetime,
+) -> list[Agency]:
+    """Open one obligation per involved agency (keyed by review, duty and agency, so doing it
+    again opens none twice); returns the agencies."""
+    agencies = involved_agencies(session, review.id)
+    for agency in agencies:
+        upsert_obligation(
+            session,
+            key=agency_obligation_key(review.reference, duty, agency.name),
+            review_id=review.id,
+            milestone=milestone,
+            description=description,
+            owed_by=agency.name,
+            agency_id=agency.id,
+            owed_to=owed_to,
+            due_on=due_on,
+            now=now,
+        )
+    return agencies
+
+
+def agency_obligation(
+    session: Session, review: Review, duty: str, agency: Agency
+) -> Obligation | None:
+    """An agency's obligation of ``duty`` on the review, if it was opened."""
+    return session.scalar(
+        select(Obligation).where(
+            Obligation.key == agency_obligation_key(review.reference, duty, agency.name)
+        )
+    )
+
+
+# --- timelines ------------------------------------------------------------------------------
+
+
+def timeline_submissions(
+    session: Session, review_id: int, agency_id: int
+) -> list[TimelineSubmission]:
+    """Every version an agency has submitted for a review, oldest first."""
     return list(
         session.scalars(
-            select(Obligation)
-            .where(Obligation.review_id == review_id, Obligation.status == ObligationStatus.OPEN)
-            .order_by(Obligation.due_on, Obligation.milestone)
+            select(TimelineSubmission)
+            .where(
+                TimelineSubmission.review_id == review_id,
+                TimelineSubmission.agency_id == agency_id,
+            )
+            .order_by(TimelineSubmission.version)
         )
+    )
+
+
+def latest_timeline_submissions(session: Session, review_id: int) -> dict[int, TimelineSubmission]:
+    """Each agency's newest version for a review, by agency id."""
+    latest: dict[int, TimelineSubmission] = {}
+    for row in session.scalars(
+        select(TimelineSubmission)
+        .where(TimelineSubmission.review_id == review_id)
+        .order_by(TimelineSubmission.version)
+    ):
+        latest[row.agency_id] = row
+    return latest
+
+
+def add_timeline_submission(
+    session: Session,
+    *,
+    review_id: int,
+    agency_id: int,
+    version: int,
+    submitted_at: datetime,
+    submitted_by: str,
+    source: str,
+    events: list[dict[str, str]],
+) -> TimelineSubmission:
+    """Store one version of an agency's timeline (earlier versions are kept)."""
+    row = TimelineSubmission(
+        review_id=review_id,
+        agency_id=agency_id,
+        version=version,
+        submitted_at=submitted_at,
+        submitted_by=submitted_by,
+        source=source,
+        events=events,
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def combined_timeline(session: Session, review: Review) -> CombinedTimeline:
+    """The combined timeline from each agency's newest version (in date order, attributed)."""
+    names = {a.id: a.name for a in involved_agencies(session, review.id)}
+    timelines = [
+        AgencyTimeline(
+            agency=names[row.agency_id],
+            version=row.version,
+            submitted_on=row.submitted_at.date(),
+            events=parse_rows(row.events),
+        )
+        for row in latest_timeline_submissions(session, review.id).values()
+    ]
+    return combine(review.reference, review.pseudonym, timelines)
+
+
+# --- reminders ------------------------------------------------------------------------------
+
+
+def reminder_candidates(
+    session: Session, horizon: date, milestones: Iterable[str]
+) -> list[tuple[Any, ...]]:
+    """The columns the sweep needs of every open obligation of an open review that is due by
+    ``horizon`` and of a chased milestone, soonest first: one indexed query, no ORM objects."""
+    query = (
+        select(
+            Obligation.id,
+            Obligation.description,
+            Obligation.owed_by,
+            Obligation.due_on,
+            Obligation.created_at,
+            Review.id,
+            Review.reference,
+            Review.pseudonym,
+            Agency.name,
+            Agency.contact_email,
+            Agency.safeguarding_lead_email,
+            Board.name,
+            Board.business_manager_email,
+            Board.chair_email,
+        )
+        .join(Review, Review.id == Obligation.review_id)
+        .join(Board, Board.id == Review.board_id)
+        .outerjoin(Agency, Agency.id == Obligation.agency_id)
+        .where(
+            Obligation.status == ObligationStatus.OPEN,
+            Obligation.due_on <= horizon,
+            Obligation.milestone.in_(list(milestones)),
+            Review.status == ReviewStatus.OPEN,
+        )
+        .order_by(Obligation.due_on, Obligation.id)
+    )
+    return [tuple(row) for row in session.execute(query).tuples()]
+
+
+def sent_reminder_rounds(session: Session, obligation_ids: list[int]) -> set[tuple[int, str]]:
+    """(obligation, round) pairs already sent among ``obligation_ids``."""
+    return set(
+        session.execute(
+            select(ReminderRound.obligation_id, ReminderRound.round).where(
+                ReminderRound.obligation_id.in_(obligation_ids)
+            )
+        ).tuples()
+    )
+
+
+def record_reminder_rounds(session: Session, rounds: list[dict[str, Any]]) -> None:
+    """Log reminder rounds in one statement (each a ``reminder_round`` row's columns)."""
+    session.execute(insert(ReminderRound), rounds)
+
+
+def count_messages(session: Session, *, key_prefix: str) -> int:
+    """How many outbox messages have a key starting with ``key_prefix``."""
+    return session.scalar(select(func.count()).where(OutboxMessage.key.like(f"{key_prefix}%"))) or 0
+
+
+def boards(session: Session) -> list[Board]:
+    return list(session.scalars(select(Board).order_by(Board.id)))
+
+
+def board_open_obligations(session: Session, board_id: int) -> list[tuple[Obligation, Review]]:
+    """Every open obligation of the board's open reviews, soonest first, with its review."""
+    return list(
+        session.execute(
+            select(Obligation, Review)
+            .join(Review, Review.id == Obligation.review_id)
+            .where(
+                Review.board_id == board_id,
+                Review.status == ReviewStatus.OPEN,
+                Obligation.status == ObligationStatus.OPEN,
+            )
+            .order_by(Obligation.due_on, Review.reference)
+        ).tuples()
     )
 
 
@@ -499,9 +750,7 @@ def record_decision(
     lead_reviewers: list[str] | None = None,
 ) -> Decision:
     """Record a decision of this kind once; a replay returns the first record unchanged."""
-    existing = session.scalar(
-        select(Decision).where(Decision.review_id == review_id, Decision.kind == kind)
-    )
+    existing = get_decision(session, review_id, kind)
     if existing is not None:
         return existing
     decision = Decision(
@@ -517,6 +766,13 @@ def record_decision(
     session.add(decision)
     session.flush()
     return decision
+
+
+def get_decision(session: Session, review_id: int, kind: str) -> Decision | None:
+    """The review's decision of ``kind`` (``committee_recommendation``, ``chair_decision``)."""
+    return session.scalar(
+        select(Decision).where(Decision.review_id == review_id, Decision.kind == kind)
+    )
 
 
 def record_audit(
@@ -538,6 +794,16 @@ def record_audit(
     session.add(audit)
     session.flush()
     return audit
+
+
+def completed_stages(session: Session, review_id: int) -> list[str]:
+    """The stages this review has completed, in the order they were completed."""
+    rows = session.scalars(
+        select(AuditEvent)
+        .where(AuditEvent.review_id == review_id, AuditEvent.action == "stage_completed")
+        .order_by(AuditEvent.id)
+    )
+    return [str(row.detail["stage"]) for row in rows]
 
 
 # --- status ------------------------------------------------------------------------------------

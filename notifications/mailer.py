@@ -16,6 +16,8 @@ from urllib.parse import quote
 import apprise
 from pydantic import SecretStr
 
+from core.config import check_mail_url
+
 
 @dataclass(frozen=True)
 class OutgoingMessage:
@@ -33,19 +35,6 @@ class DeliveryFailed(RuntimeError):
 class Mailer(Protocol):
     def send(self, message: OutgoingMessage) -> None:
         """Deliver ``message`` or raise :class:`DeliveryFailed`."""
-
-
-class MailSettingError(ValueError):
-    """A mail setting is malformed; the message names the setting."""
-
-
-def check_mail_url(setting: str, url: str) -> None:
-    """Refuse, naming ``setting``, a URL Apprise cannot use for email."""
-    scheme = url.split("://", 1)[0].lower() if "://" in url else ""
-    if scheme not in {"mailto", "mailtos"}:
-        raise MailSettingError(f"{setting}: expected a mailto:// or mailtos:// URL")
-    if not apprise.Apprise().add(url):
-        raise MailSettingError(f"{setting}: Apprise cannot use this URL")
 
 
 class AppriseMailer:

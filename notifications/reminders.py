@@ -17,7 +17,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from case_reviews.deadlines import WorkingCalendar
+from core.deadlines import WorkingCalendar
 
 DEFAULT_POLICY = Path(__file__).with_name("reminder_policy.yaml")
 

@@ -1,4 +1,8 @@
-"""Email rendering: one Jinja2 template per kind of message, with subject, text and HTML blocks."""
+"""Every rendering goes through one Jinja2 environment: the emails (one template per kind of
+message, with subject, text and HTML blocks) and the pages and exports (the combined timeline).
+
+Autoescaping is on for every ``.j2`` template; undefined variables raise (StrictUndefined).
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup
+
+from models.timeline import EventDate
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -27,17 +34,31 @@ def long_date(value: date | None) -> str:
     return f"{value:%A} {value.day} {value:%B %Y}"
 
 
-@lru_cache(maxsize=1)
-def _environment() -> Environment:
+def human_date(when: EventDate) -> str:
+    """A timeline date as people read it: 'Friday 14 March 2025', 'about March 2025', '2025'."""
+    if when.precision == "day":
+        core = long_date(when.earliest)
+    elif when.precision == "month":
+        core = f"{when.earliest:%B %Y}"
+    else:
+        core = f"{when.earliest:%Y}"
+    return f"about {core}" if when.approximate else core
+
+
+@lru_cache(maxsize=4)
+def environment(*pages: Path) -> Environment:
+    """The one Jinja2 environment (its filters and escaping) over our templates; a surface with
+    pages of its own (the portal) passes their folder, searched first."""
     env = Environment(
-        loader=FileSystemLoader(TEMPLATES),
-        autoescape=select_autoescape(enabled_extensions=("j2",), default_for_string=False),
+        loader=FileSystemLoader([*pages, TEMPLATES]),
+        autoescape=select_autoescape(enabled_extensions=("j2", "html"), default_for_string=False),
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=False,
     )
     env.filters["long_date"] = long_date
+    env.filters["human_date"] = human_date
     return env
 
 
@@ -48,12 +69,11 @@ def kinds() -> list[str]:
 
 def render(kind: str, **context: Any) -> RenderedEmail:
     """Render the ``kind`` message; every variable it uses must be given (StrictUndefined)."""
-    template = _environment().get_template(f"{kind}.email.j2")
+    template = environment().get_template(f"{kind}.email.j2")
     ctx = template.new_context(context)
+
     # Autoescaping is on for the HTML; the subject and text blocks render the same markup-free
     # strings, so unescape them (Markup.unescape) to keep "Children's" readable there.
-    from markupsafe import Markup
-
     def block(name: str) -> str:
         return "".join(template.blocks[name](ctx)).strip()
 
@@ -62,3 +82,8 @@ def render(kind: str, **context: Any) -> RenderedEmail:
         text=Markup(block("text")).unescape() + "\n",
         html=block("html") + "\n",
     )
+
+
+def render_page(template: str, **context: Any) -> str:
+    """Render a whole page or export (``template`` names the file), autoescaped."""
+    return environment().get_template(template).render(**context)

@@ -18,16 +18,6 @@ from fastapi.responses import HTMLResponse, Response
 from fastapi.templating import Jinja2Templates
 from starlette.concurrency import run_in_threadpool
 
-from case_reviews.runtime import runtime
-from case_reviews.timelines import (
-    LinkRefused,
-    SubmissionRefused,
-    collecting_timelines,
-    read_token,
-    submissions,
-    submit_timeline,
-    timeline_due,
-)
 from models import store
 from models.orm import Agency, Board
 from models.timeline import (
@@ -39,10 +29,12 @@ from models.timeline import (
     template_csv,
     template_xlsx,
 )
-from notifications.render import long_date
+from notifications.render import environment
+from services.links import LinkRefused, read_token, timeline_due
+from services.runtime import runtime
+from services.timelines import SubmissionRefused, collecting_timelines, submit_timeline
 
-TEMPLATES = Jinja2Templates(directory=str(Path(__file__).with_name("templates")))
-TEMPLATES.env.filters["long_date"] = long_date
+TEMPLATES = Jinja2Templates(env=environment(Path(__file__).with_name("templates")))
 FORM_ROWS = 8
 MAX_UPLOAD = 5 * 2**20
 
@@ -77,7 +69,7 @@ def _page(
         review = store.get_review(session, grant.reference)
         agency = session.get_one(Agency, grant.agency_id)
         board = session.get_one(Board, review.board_id)
-        versions = submissions(session, review.id, agency.id)
+        versions = store.timeline_submissions(session, review.id, agency.id)
         due = timeline_due(session, review, agency)
         open_for_submission = collecting_timelines(session, review)
         current = parse_rows(versions[-1].events) if versions else []

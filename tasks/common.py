@@ -1,4 +1,4 @@
-"""Shared pieces for the stage tasks: the pseudonymised case, keyed messages, stage records.
+"""The pseudonymised case the flow and its gate forms see: :class:`CaseSummary`.
 
 Every helper takes the session and never commits; the task around it owns the transaction.
 """
@@ -6,17 +6,13 @@ Every helper takes the session and never commits; the task around it owns the tr
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from case_reviews.runtime import Runtime
 from models import store
-from models.orm import AuditEvent, Board, Referral, Review
-from notifications.outbox import DeliveryReport, deliver_pending, queue_message
-from notifications.render import render
+from models.orm import Board, Referral, Review
+from services.runtime import Runtime
 
 
 class CaseSummary(BaseModel):
@@ -49,7 +45,7 @@ def statutory_criteria_met(referral: Referral) -> bool:
 
 
 def case_summary(session: Session, rt: Runtime, review: Review) -> CaseSummary:
-    referral = session.scalars(select(Referral).where(Referral.review_id == review.id)).one()
+    referral = store.get_referral(session, review.id)
     board = session.get_one(Board, review.board_id)
     pack = rt.deadlines.pack(review.regime.value)
     milestones = {rule.milestone for rule in pack.rules}
@@ -78,67 +74,3 @@ def case_summary(session: Session, rt: Runtime, review: Review) -> CaseSummary:
         has_panel_notification="panel_notification" in milestones,
         has_panel_copy="panel_copy" in milestones,
     )
-
-
-def queue_email(
-    session: Session,
-    rt: Runtime,
-    review: Review,
-    *,
-    kind: str,
-    recipient: str,
-    key: str,
-    **context: Any,
-) -> bool:
-    """Render and queue one message under ``{reference}:{key}:{recipient}`` (once only).
-
-    The rendered text is checked against the subject's identity before it is queued.
-    """
-    board = session.get_one(Board, review.board_id)
-    email = render(
-        kind,
-        board_name=board.name,
-        reference=review.reference,
-        pseudonym=review.pseudonym,
-        **context,
-    )
-    return queue_message(
-        session,
-        key=f"{review.reference}:{key}:{recipient}",
-        review_id=review.id,
-        kind=kind,
-        recipient=recipient,
-        email=email,
-        now=rt.now(),
-        identity=store.known_identity(session, review.id),
-    )
-
-
-def deliver(rt: Runtime, review_id: int) -> DeliveryReport:
-    """Send what is queued for this review; failures stay queued for the sweep to retry."""
-    return deliver_pending(rt.sessions, rt.mailer, rt.now, review_id=review_id)
-
-
-def complete_stage(
-    session: Session, rt: Runtime, review: Review, stage: str, detail: dict[str, Any] | None = None
-) -> None:
-    """Record that ``stage`` is done (once: keyed by review and stage)."""
-    store.record_audit(
-        session,
-        review_id=review.id,
-        actor="case-reviews",
-        action="stage_completed",
-        detail={"stage": stage, **(detail or {})},
-        at=rt.now(),
-        key=f"{review.reference}:stage:{stage}",
-    )
-
-
-def completed_stages(session: Session, review_id: int) -> list[str]:
-    """The stages this review has completed, in the order they were completed."""
-    rows = session.scalars(
-        select(AuditEvent)
-        .where(AuditEvent.review_id == review_id, AuditEvent.action == "stage_completed")
-        .order_by(AuditEvent.id)
-    )
-    return [str(row.detail["stage"]) for row in rows]

@@ -1,45 +1,52 @@
-"""Gate tasks: open a gate (tell the person who must act), check an answer, close the gate.
+"""Gate tasks: open a gate (tell the person who must act), check an answer against the case,
+refuse it or close the gate.
 
-Each side effect is keyed by review, gate and attempt, so a replay repeats none of them.
+Each gate's own rules are its answer's :meth:`~models.answers.GateAnswer.problems`; these tasks
+read the facts those rules need, add the rule every gate shares (free text must not hold the
+subject's identity), and record the outcome. Each side effect is keyed by review, gate and
+attempt, so a replay repeats none of them.
 """
 
 from __future__ import annotations
 
 import re
 from datetime import date, timedelta
-from typing import Any, Literal
+from typing import Literal
 
 from prefect import task
 from prefect.runtime import flow_run
 from pydantic import BaseModel
-from sqlalchemy import select
+from sqlalchemy.orm import Session
 
-from case_reviews.deadlines import DeadlineEngine
-from case_reviews.runtime import runtime
+from core.deadlines import DeadlineEngine
+from core.names import Gate, Stage, gate_key
 from models import store
+from models.answers import GateAnswer, GateFacts
 from models.identity_guard import identity_leaks
-from models.orm import Board, Decision, Obligation, ObligationStatus, Review
+from models.orm import Review
 from notifications.render import long_date
-from tasks.common import case_summary, deliver, queue_email
+from services.runtime import runtime
+from tasks.common import case_summary
+from tasks.context import review_step
 
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 class GateSpec(BaseModel):
-    name: str
-    stage: str
+    name: Gate
+    stage: Stage
     title: str
     question: str
     actor: Literal["chair", "business_manager"]
     milestones: tuple[str, ...] = ()
 
 
-GATES: dict[str, GateSpec] = {
+GATES: dict[Gate, GateSpec] = {
     spec.name: spec
     for spec in (
         GateSpec(
-            name="committee_recommendation",
-            stage="committee_recommendation",
+            name=Gate.COMMITTEE_RECOMMENDATION,
+            stage=Stage.COMMITTEE_RECOMMENDATION,
             title="Committee recommendation",
             question="Record the review committee's recommendation to the chair, having applied "
             "the criteria and the decision-making matrix.",
@@ -47,8 +54,8 @@ GATES: dict[str, GateSpec] = {
             milestones=("chair_decision", "rapid_review"),
         ),
         GateSpec(
-            name="chair_decision",
-            stage="chair_decision",
+            name=Gate.CHAIR_DECISION,
+            stage=Stage.CHAIR_DECISION,
             title="Chair's decision",
             question="Decide whether to initiate a review and by which route; give the rationale "
             "the referrer will receive and, for a full review, the lead reviewer(s).",
@@ -56,16 +63,16 @@ GATES: dict[str, GateSpec] = {
             milestones=("chair_decision", "rapid_review", "panel_notification"),
         ),
         GateSpec(
-            name="reviewer_appointment",
-            stage="reviewer_appointment",
+            name=Gate.REVIEWER_APPOINTMENT,
+            stage=Stage.REVIEWER_APPOINTMENT,
             title="Reviewer appointment",
             question="Confirm the lead reviewer(s) and that they are independent of the case.",
             actor="chair",
             milestones=("review_completion",),
         ),
         GateSpec(
-            name="timelines_complete",
-            stage="timelines_merged",
+            name=Gate.TIMELINES_COMPLETE,
+            stage=Stage.TIMELINES_MERGED,
             title="Agency timelines",
             question="Every agency's timeline resumes this gate by itself when the last one "
             "arrives. To go on without some, list them with a reason, and set the date of the "
@@ -74,24 +81,24 @@ GATES: dict[str, GateSpec] = {
             milestones=("timeline_return", "review_completion"),
         ),
         GateSpec(
-            name="learning_event",
-            stage="learning_event",
+            name=Gate.LEARNING_EVENT,
+            stage=Stage.LEARNING_EVENT,
             title="Learning event held",
             question="Record the learning event and set the date of the recall session.",
             actor="business_manager",
             milestones=("review_completion",),
         ),
         GateSpec(
-            name="recall_session",
-            stage="recall_session",
+            name=Gate.RECALL_SESSION,
+            stage=Stage.RECALL_SESSION,
             title="Recall session held",
             question="Record that practitioners tested and corrected the draft findings.",
             actor="business_manager",
             milestones=("review_completion",),
         ),
         GateSpec(
-            name="final_report",
-            stage="final_report",
+            name=Gate.FINAL_REPORT,
+            stage=Stage.FINAL_REPORT,
             title="Final report approval",
             question="Approve the final report (overview report and learning summary) presented "
             "to the board. Approval starts the four-week action plan sign-off clock.",
@@ -99,8 +106,8 @@ GATES: dict[str, GateSpec] = {
             milestones=("review_completion",),
         ),
         GateSpec(
-            name="action_plan_signoff",
-            stage="action_plan_signoff",
+            name=Gate.ACTION_PLAN_SIGNOFF,
+            stage=Stage.ACTION_PLAN_SIGNOFF,
             title="Action plan sign-off",
             question="Record that member agencies signed off the action plan, or override "
             "with a reason.",
@@ -108,16 +115,16 @@ GATES: dict[str, GateSpec] = {
             milestones=("action_plan_signoff",),
         ),
         GateSpec(
-            name="publication",
-            stage="publication",
+            name=Gate.PUBLICATION,
+            stage=Stage.PUBLICATION,
             title="Publication",
             question="Set the publication date of the anonymised report, or decide not to "
             "publish and give the reasons the national panel will be told.",
             actor="chair",
         ),
         GateSpec(
-            name="monitoring",
-            stage="monitoring",
+            name=Gate.MONITORING,
+            stage=Stage.MONITORING,
             title="Close the review",
             question="Confirm every action is complete and its impact evaluated.",
             actor="business_manager",
@@ -134,69 +141,54 @@ class GatePrompt(BaseModel):
     today: date
 
 
-def _next_deadline(
-    session: Any, review: Review, spec: GateSpec
-) -> tuple[Obligation | None, int | None]:
-    for milestone in spec.milestones:
-        obligation = session.scalar(
-            select(Obligation)
-            .where(
-                Obligation.review_id == review.id,
-                Obligation.milestone == milestone,
-                Obligation.status == ObligationStatus.OPEN,
-            )
-            .order_by(Obligation.due_on.desc())
-        )
-        if obligation is not None:
-            return obligation, (obligation.due_on - runtime().today()).days
-    return None, None
-
-
 def _yes(flag: bool) -> str:
     return "yes" if flag else "no"
 
 
-def run_url(ui_url: str) -> str:
-    """The Prefect UI page of the run this task belongs to."""
-    return f"{ui_url.rstrip('/')}/runs/flow-run/{flow_run.id}"
-
-
 @task
-def open_gate(reference: str, gate: str, attempt: int, refusals: list[str]) -> GatePrompt:
+def open_gate(reference: str, gate: Gate, attempt: int, refusals: list[str]) -> GatePrompt:
     """Mark the review as waiting at ``gate``, email the person who must act (once per
     attempt) with the link to the run, and build the form's markdown description."""
-    rt = runtime()
     spec = GATES[gate]
-    with rt.sessions.begin() as session:
-        review = store.get_review(session, reference)
+    with review_step(reference) as step:
+        rt, session, review = step.rt, step.session, step.review
         review.stage = spec.stage
         review.waiting_at = spec.name
         case = case_summary(session, rt, review)
-        obligation, days_left = _next_deadline(session, review, spec)
-        board = session.get_one(Board, review.board_id)
-        recommendation = session.scalar(
-            select(Decision).where(
-                Decision.review_id == review.id, Decision.kind == "committee_recommendation"
-            )
-        )
-        recipient = board.chair_email if spec.actor == "chair" else board.business_manager_email
-        url = run_url(rt.settings.ui_url)
-        queue_email(
-            session,
-            rt,
-            review,
-            kind="decision_needed",
-            recipient=recipient,
+        obligation = store.first_open_obligation(session, review.id, spec.milestones)
+        days_left = (obligation.due_on - rt.today()).days if obligation is not None else None
+        recommendation = store.get_decision(session, review.id, "committee_recommendation")
+        board = step.board
+        step.email(
+            "decision_needed",
+            recipient=board.chair_email if spec.actor == "chair" else board.business_manager_email,
             key=f"gate:{gate}:{attempt}",
             gate_title=spec.title,
             gate_question=spec.question,
             due=obligation.due_on if obligation else None,
             days_left=days_left,
-            run_url=url,
+            run_url=rt.settings.run_url(flow_run.id),
         )
-        review_id = review.id
-    deliver(rt, review_id)
-
+        obligation_line = (
+            f"**Deadline:** {long_date(obligation.due_on)}: {days_left} days left"
+            f"{' (OVERDUE)' if days_left is not None and days_left < 0 else ''} "
+            f"({obligation.milestone}: {obligation.description})"
+            if obligation is not None
+            else "**Deadline:** no statutory deadline for this step"
+        )
+        recommendation_lines = (
+            [
+                "",
+                "### Committee recommendation",
+                f"**{recommendation.outcome.replace('_', ' ')}**"
+                + (f" ({recommendation.methodology})" if recommendation.methodology else ""),
+                "",
+                recommendation.rationale,
+            ]
+            if recommendation is not None
+            else []
+        )
+        regime_title = rt.deadlines.pack(case.regime).title
     lines = [
         f"## {spec.title}: {case.reference} ({case.pseudonym})",
         "",
@@ -205,18 +197,11 @@ def open_gate(reference: str, gate: str, attempt: int, refusals: list[str]) -> G
     ]
     if refusals:
         lines += ["**Your previous answer was refused:**", *[f"- {r}" for r in refusals], ""]
-    if obligation is not None:
-        overdue = " (OVERDUE)" if days_left is not None and days_left < 0 else ""
-        lines.append(
-            f"**Deadline:** {long_date(obligation.due_on)}: {days_left} days left{overdue} "
-            f"({obligation.milestone}: {obligation.description})"
-        )
-    else:
-        lines.append("**Deadline:** no statutory deadline for this step")
     lines += [
+        obligation_line,
         "",
         "### The case (pseudonymised)",
-        f"- Regime: {rt.deadlines.pack(case.regime).title}",
+        f"- Regime: {regime_title}",
         f"- Harm: {case.harm.replace('_', ' ')}; abuse or neglect: "
         f"{case.abuse_or_neglect.replace('_', ' ')}; concerns about inter-agency working: "
         f"{_yes(case.interagency_concerns)}",
@@ -225,75 +210,29 @@ def open_gate(reference: str, gate: str, attempt: int, refusals: list[str]) -> G
         f"- Parallel proceedings: {', '.join(case.parallel_proceedings) or 'none recorded'}",
         "",
         f"> {case.summary.strip()}",
+        *recommendation_lines,
     ]
-    if recommendation is not None:
-        lines += [
-            "",
-            "### Committee recommendation",
-            f"**{recommendation.outcome.replace('_', ' ')}**"
-            + (f" ({recommendation.methodology})" if recommendation.methodology else ""),
-            "",
-            recommendation.rationale,
-        ]
     return GatePrompt(description="\n".join(lines), today=rt.today())
 
 
 @task
-def check_answer(reference: str, gate: str, answer: dict[str, Any]) -> list[str]:
-    """Rules a form cannot express; each problem names the field. Empty when the answer stands."""
+def check_answer(reference: str, answer: GateAnswer) -> list[str]:
+    """Every problem with ``answer``, each naming its field: the subject's identity in its free
+    text, then the answer's own rules against the case. Empty when the answer stands."""
     rt = runtime()
-    problems = _identity_problems(reference, answer)
-    if gate == "chair_decision" and answer["decision"] == "full_review":
-        if not answer.get("lead_reviewers"):
-            problems.append("lead_reviewers: a full review needs at least one lead reviewer")
-        if not answer.get("methodology"):
-            problems.append("methodology: choose the review's methodology")
-    if gate == "reviewer_appointment":
-        with rt.sessions() as session:
-            review = store.get_review(session, reference)
-        if not answer["independence_confirmed"] and review.outcome == "full_review":
-            problems.append(
-                "independence_confirmed: a statutory review needs reviewers independent of the case"
-            )
-    if gate == "timelines_complete" and answer.get("proceed_without") and not answer.get("reason"):
-        problems.append("reason: give the reason for proceeding without a timeline")
-    if gate == "timelines_complete":
-        from case_reviews.timelines import outstanding_agencies
-
-        with rt.sessions() as session:
-            review = store.get_review(session, reference)
-            known = {a.name for a in store.involved_agencies(session, review.id)}
-            awaited = outstanding_agencies(session, review.id)
-        skipped = set(answer.get("proceed_without", []))
-        for name in sorted(skipped - known):
-            problems.append(f"proceed_without: {name!r} is not an agency on this review")
-        for name in sorted(set(awaited) - skipped):
-            problems.append(
-                f"proceed_without: {name} has not sent its timeline; wait for it, or list it "
-                "here with a reason"
-            )
-    if (
-        gate == "action_plan_signoff"
-        and answer.get("chair_override")
-        and not answer.get("override_reason")
-    ):
-        problems.append("override_reason: an override needs a reason")
-    if gate == "publication":
-        problems += _publication_problems(reference, answer)
-    if gate == "monitoring" and not answer["all_actions_complete"]:
-        problems.append("all_actions_complete: the review closes only when every action is done")
-    return problems
-
-
-def _identity_problems(reference: str, answer: dict[str, Any]) -> list[str]:
-    """Free text in an answer must not hold the subject's identity: rationales and reasons are
-    sent on to the referrer and the panel, whose messages are refused if they carry it."""
-    with runtime().sessions() as session:
+    with rt.sessions() as session:
         review = store.get_review(session, reference)
+        facts = GateFacts(
+            reference=reference,
+            pseudonym=review.pseudonym,
+            outcome=review.outcome,
+            involved_agencies=[a.name for a in store.involved_agencies(session, review.id)],
+            awaited_agencies=store.outstanding_agencies(session, review.id),
+            earliest_publication=_earliest_publication(rt.deadlines, review, session),
+        )
         identity = store.known_identity(session, review.id)
-        pseudonym = review.pseudonym
     problems = []
-    for field, value in answer.items():
+    for field, value in answer.model_dump(mode="json").items():
         texts = value if isinstance(value, list) else [value]
         # A bare ISO date is a date field (decided_on…), not free text.
         found = {
@@ -305,34 +244,16 @@ def _identity_problems(reference: str, answer: dict[str, Any]) -> list[str]:
         if found:
             problems.append(
                 f"{field}: contains the subject's real {' and '.join(sorted(found))}; "
-                f"use the pseudonym ({pseudonym})"
+                f"use the pseudonym ({facts.pseudonym})"
             )
-    return problems
+    return problems + answer.problems(facts)
 
 
-def _publication_problems(reference: str, answer: dict[str, Any]) -> list[str]:
-    if not answer["publish"]:
-        return (
-            []
-            if answer.get("reasons_not_to_publish")
-            else ["reasons_not_to_publish: give the reasons the national panel will be told"]
-        )
-    published = answer.get("publication_on")
-    if published is None:
-        return ["publication_on: give the publication date"]
-    rt = runtime()
-    with rt.sessions() as session:
-        review = store.get_review(session, reference)
-        sent = store.review_events(session, review.id).get("panel_copy_sent")
-    if sent is None:
-        return []  # the regime has no panel copy
-    earliest = earliest_publication(rt.deadlines, review.regime.value, sent)
-    if date.fromisoformat(str(published)) < earliest:
-        return [
-            f"publication_on: the national panel must have the report first; the earliest "
-            f"publication date is {long_date(earliest)}"
-        ]
-    return []
+def _earliest_publication(
+    deadlines: DeadlineEngine, review: Review, session: Session
+) -> date | None:
+    sent = store.review_events(session, review.id).get("panel_copy_sent")
+    return earliest_publication(deadlines, review.regime.value, sent) if sent else None
 
 
 def earliest_publication(deadlines: DeadlineEngine, regime: str, copy_sent: date) -> date:
@@ -355,50 +276,26 @@ def earliest_publication(deadlines: DeadlineEngine, regime: str, copy_sent: date
 
 
 @task
-def refuse_answer(reference: str, gate: str, attempt: int, problems: list[str]) -> None:
+def refuse_answer(reference: str, gate: Gate, attempt: int, problems: list[str]) -> None:
     """Record (once) that an answer was refused and why; the review stays at its gate."""
-    rt = runtime()
-    with rt.sessions.begin() as session:
-        review = store.get_review(session, reference)
-        store.record_audit(
-            session,
-            review_id=review.id,
+    with review_step(reference) as step:
+        step.audit(
+            "gate_answer_refused",
+            {"gate": gate, "attempt": attempt, "problems": problems},
             actor="case-reviews",
-            action="gate_answer_refused",
-            detail={"gate": gate, "attempt": attempt, "problems": problems},
-            at=rt.now(),
-            key=f"{reference}:gate:{gate}:{attempt}:refused",
+            key=gate_key(reference, gate, attempt, "refused"),
         )
 
 
 @task
-def close_gate(reference: str, gate: str, attempt: int, answer: dict[str, Any]) -> None:
-    """Record (once) the accepted answer in the audit trail; the review no longer waits."""
-    rt = runtime()
-    with rt.sessions.begin() as session:
-        review = store.get_review(session, reference)
-        if review.waiting_at == gate:
-            review.waiting_at = None
-        actor = next(
-            (
-                str(answer[f])
-                for f in (
-                    "decided_by",
-                    "approved_by",
-                    "confirmed_by",
-                    "recorded_by",
-                    "recommended_by",
-                )
-                if answer.get(f)
-            ),
-            "unknown",
-        )
-        store.record_audit(
-            session,
-            review_id=review.id,
-            actor=actor,
-            action="gate_answered",
-            detail={"gate": gate, "attempt": attempt, "answer": answer},
-            at=rt.now(),
-            key=f"{reference}:gate:{gate}:{attempt}:answered",
+def close_gate(reference: str, gate: Gate, attempt: int, answer: GateAnswer) -> None:
+    """Record (once) the accepted answer and who gave it; the review no longer waits."""
+    with review_step(reference) as step:
+        if step.review.waiting_at == gate:
+            step.review.waiting_at = None
+        step.audit(
+            "gate_answered",
+            {"gate": gate, "attempt": attempt, "answer": answer.model_dump(mode="json")},
+            actor=answer.actor,
+            key=gate_key(reference, gate, attempt, "answered"),
         )

@@ -1,24 +1,23 @@
-"""One task per stage of the flowchart (PROCESS.md stages 1-12).
+"""One task per stage of the flowchart, from referral intake to monitoring.
 
-Each task opens one transaction for its records and the messages it queues, so a stage's
-records and its messages are stored together or not at all; then it delivers. Every record is
-keyed (decision kind, event name, obligation key, message key, stage key), so a replay after a
-resume, a retry or a restarted process repeats nothing.
+Each task works inside :func:`tasks.context.review_step`: one transaction for its records and
+the messages it queues, so a stage's records and its messages are stored together or not at
+all; then it delivers. Every record is keyed (decision kind, event name, obligation key, message
+key, stage key), so a replay after a resume, a retry or a restarted process repeats nothing.
 """
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 
 from prefect import get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from pydantic import BaseModel
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from case_reviews.runtime import runtime
-from case_reviews.timelines import combined_timeline, portal_link
-from flows.inputs import (
+from core.names import AgencyDuty, Stage, obligation_key, review_key
+from models import store
+from models.answers import (
     ActionPlanSignedOff,
     ChairDecision,
     CommitteeRecommendation,
@@ -30,19 +29,13 @@ from flows.inputs import (
     ReviewerAppointment,
     TimelinesComplete,
 )
-from models import store
-from models.orm import (
-    Agency,
-    Board,
-    Obligation,
-    ObligationStatus,
-    Referral,
-    Review,
-    ReviewStatus,
-)
-from tasks.common import CaseSummary, case_summary, complete_stage, deliver, queue_email
+from models.orm import Agency, ObligationStatus, Review, ReviewStatus
+from notifications.exports import to_markdown
+from services.links import portal_link
+from services.runtime import runtime
+from tasks.common import CaseSummary, case_summary
+from tasks.context import Step, review_step
 from tasks.gates import earliest_publication
-from tasks.timeline_merge import to_markdown
 
 OUTCOME_TITLES = {
     "full_review": "a statutory case review will be initiated",
@@ -64,7 +57,7 @@ NEXT_STEPS = {
 
 class StageResult(BaseModel):
     reference: str
-    stage: str
+    stage: Stage
     messages_queued: int = 0
     note: str = ""
 
@@ -88,33 +81,20 @@ def required_due(session: Session, review: Review, milestone: str) -> date:
 
 
 def _owe_per_agency(
-    session: Session,
-    review: Review,
-    *,
-    key: str,
-    milestone: str,
-    description: str,
-    owed_to: str,
-    due: date,
-    now: datetime,
+    step: Step, *, duty: AgencyDuty, milestone: str, description: str, owed_to: str, due: date
 ) -> list[Agency]:
-    """Open one obligation per involved agency (keyed ``{reference}:{key}:{agency}``, so a
-    replay opens none twice); returns the agencies."""
-    agencies = store.involved_agencies(session, review.id)
-    for agency in agencies:
-        store.upsert_obligation(
-            session,
-            key=f"{review.reference}:{key}:{agency.name}",
-            review_id=review.id,
-            milestone=milestone,
-            description=description,
-            owed_by=agency.name,
-            agency_id=agency.id,
-            owed_to=owed_to,
-            due_on=due,
-            now=now,
-        )
-    return agencies
+    """Open one obligation per involved agency (keyed by review, duty and agency, so a replay
+    opens none twice); returns the agencies."""
+    return store.owe_per_agency(
+        step.session,
+        review=step.review,
+        duty=duty,
+        milestone=milestone,
+        description=description,
+        owed_to=owed_to,
+        due_on=due,
+        now=step.rt.now(),
+    )
 
 
 def _log(reference: str, message: str) -> None:
@@ -124,24 +104,16 @@ def _log(reference: str, message: str) -> None:
 @task
 def referral_intake(reference: str) -> CaseSummary:
     """Acknowledge the referral to the referrer (once) and hand the flow the pseudonymised case."""
-    rt = runtime()
-    with rt.sessions.begin() as session:
-        review = store.get_review(session, reference)
-        referral = session.scalars(select(Referral).where(Referral.review_id == review.id)).one()
-        decision_due = milestone_due(session, review, "chair_decision", "rapid_review")
-        queue_email(
-            session,
-            rt,
-            review,
-            kind="referral_acknowledgement",
+    with review_step(reference) as step:
+        referral = store.get_referral(step.session, step.review.id)
+        step.email(
+            "referral_acknowledgement",
             recipient=referral.referrer_email,
             key="referral_acknowledgement",
-            decision_due=decision_due,
+            decision_due=milestone_due(step.session, step.review, "chair_decision", "rapid_review"),
         )
-        complete_stage(session, rt, review, "referral_intake")
-        case = case_summary(session, rt, review)
-        review_id = review.id
-    deliver(rt, review_id)
+        step.complete(Stage.REFERRAL_INTAKE)
+        case = case_summary(step.session, step.rt, step.review)
     _log(reference, f"referral of {case.pseudonym} acknowledged")
     return case
 
@@ -149,30 +121,27 @@ def referral_intake(reference: str) -> CaseSummary:
 @task
 def committee_recommendation(reference: str, answer: CommitteeRecommendation) -> StageResult:
     """Record the committee's recommendation (once)."""
-    rt = runtime()
-    with rt.sessions.begin() as session:
-        review = store.get_review(session, reference)
+    with review_step(reference) as step:
         store.record_decision(
-            session,
-            review_id=review.id,
+            step.session,
+            review_id=step.review.id,
             kind="committee_recommendation",
             outcome=answer.recommendation,
             methodology=answer.methodology,
             rationale=answer.rationale,
             decided_by=answer.recommended_by,
-            decided_at=rt.now(),
+            decided_at=step.rt.now(),
         )
-        complete_stage(session, rt, review, "committee_recommendation")
-    return StageResult(reference=reference, stage="committee_recommendation")
+        step.complete(Stage.COMMITTEE_RECOMMENDATION)
+    return StageResult(reference=reference, stage=Stage.COMMITTEE_RECOMMENDATION)
 
 
 @task
 def chair_decision(reference: str, answer: ChairDecision) -> StageResult:
     """Record the chair's decision and its date (starting the decision clocks), meet the
     decision deadline, and send the referrer written feedback with the rationale (once)."""
-    rt = runtime()
-    with rt.sessions.begin() as session:
-        review = store.get_review(session, reference)
+    with review_step(reference) as step:
+        rt, session, review = step.rt, step.session, step.review
         store.record_decision(
             session,
             review_id=review.id,
@@ -188,62 +157,43 @@ def chair_decision(reference: str, answer: ChairDecision) -> StageResult:
         store.record_event(session, review_id=review.id, name="decision", on_date=answer.decided_on)
         for milestone in ("chair_decision", "rapid_review"):
             store.meet_obligation(
-                session, key=f"{reference}:{milestone}", on_date=answer.decided_on
+                session, key=obligation_key(reference, milestone), on_date=answer.decided_on
             )
-        if answer.decision in {
-            "full_review",
-            "critical_incident_review",
-            "individual_agency_review",
-        }:
-            store.open_obligations_from_deadlines(
-                session, review=review, deadlines=rt.deadlines, now=rt.now()
-            )
-        else:
+        opened = store.open_obligations_from_deadlines(
+            session, review=review, deadlines=rt.deadlines, now=rt.now()
+        )
+        if answer.decision == "no_review":
             # Only the panel notification still stands for a "no review" decision.
-            for obligation in store.open_obligations_from_deadlines(
-                session, review=review, deadlines=rt.deadlines, now=rt.now()
-            ):
+            for obligation in opened:
                 if obligation.milestone != "panel_notification":
                     obligation.status = ObligationStatus.WAIVED
                     obligation.note = "no review"
-        referral = session.scalars(select(Referral).where(Referral.review_id == review.id)).one()
-        queue_email(
-            session,
-            rt,
-            review,
-            kind="decision_feedback",
-            recipient=referral.referrer_email,
+        step.email(
+            "decision_feedback",
+            recipient=store.get_referral(session, review.id).referrer_email,
             key="decision_feedback",
             outcome_title=OUTCOME_TITLES[answer.decision],
             rationale=answer.rationale,
             next_steps=NEXT_STEPS[answer.decision],
         )
-        complete_stage(session, rt, review, "chair_decision", {"decision": answer.decision})
-        review_id = review.id
-    deliver(rt, review_id)
+        step.complete(Stage.CHAIR_DECISION, {"decision": answer.decision})
     _log(reference, f"chair decided: {answer.decision}")
-    return StageResult(reference=reference, stage="chair_decision", note=answer.decision)
+    return StageResult(reference=reference, stage=Stage.CHAIR_DECISION, note=answer.decision)
 
 
 @task
 def panel_notification(reference: str, case: CaseSummary, answer: ChairDecision) -> StageResult:
     """Tell the national panel of the decision (with reviewer names, or the justification for
     not initiating) where the regime has a panel; meet the notification deadline (once)."""
-    rt = runtime()
-    with rt.sessions.begin() as session:
-        review = store.get_review(session, reference)
+    with review_step(reference) as step:
         if not case.has_panel_notification:
-            complete_stage(session, rt, review, "panel_notification", {"skipped": "no panel rule"})
+            step.complete(Stage.PANEL_NOTIFICATION, {"skipped": "no panel rule"})
             return StageResult(
-                reference=reference, stage="panel_notification", note="regime has no panel"
+                reference=reference, stage=Stage.PANEL_NOTIFICATION, note="regime has no panel"
             )
-        board = session.get_one(Board, review.board_id)
-        queue_email(
-            session,
-            rt,
-            review,
-            kind="panel_notification",
-            recipient=board.national_panel_email,
+        step.email(
+            "panel_notification",
+            recipient=step.board.national_panel_email,
             key="panel_notification",
             outcome_title=OUTCOME_TITLES[answer.decision],
             decided_on=answer.decided_on,
@@ -253,57 +203,49 @@ def panel_notification(reference: str, case: CaseSummary, answer: ChairDecision)
             rationale=answer.rationale,
             summary=case.summary.strip(),
         )
-        store.record_event(session, review_id=review.id, name="panel_notified", on_date=rt.today())
-        store.meet_obligation(session, key=f"{reference}:panel_notification", on_date=rt.today())
-        complete_stage(session, rt, review, "panel_notification")
-        review_id = review.id
-    deliver(rt, review_id)
-    return StageResult(reference=reference, stage="panel_notification", messages_queued=1)
+        store.record_event(
+            step.session, review_id=step.review.id, name="panel_notified", on_date=step.today()
+        )
+        store.meet_obligation(
+            step.session, key=obligation_key(reference, "panel_notification"), on_date=step.today()
+        )
+        step.complete(Stage.PANEL_NOTIFICATION)
+    return StageResult(reference=reference, stage=Stage.PANEL_NOTIFICATION, messages_queued=1)
 
 
 @task
 def reviewer_appointment(reference: str, answer: ReviewerAppointment) -> StageResult:
     """Record the appointed lead reviewer(s) and the independence confirmation (once)."""
-    rt = runtime()
-    with rt.sessions.begin() as session:
-        review = store.get_review(session, reference)
+    with review_step(reference) as step:
         store.record_event(
-            session, review_id=review.id, name="reviewers_appointed", on_date=rt.today()
+            step.session, review_id=step.review.id, name="reviewers_appointed", on_date=step.today()
         )
-        complete_stage(
-            session,
-            rt,
-            review,
-            "reviewer_appointment",
+        step.complete(
+            Stage.REVIEWER_APPOINTMENT,
             {"lead_reviewers": answer.lead_reviewers, "independent": answer.independence_confirmed},
         )
-    return StageResult(reference=reference, stage="reviewer_appointment")
+    return StageResult(reference=reference, stage=Stage.REVIEWER_APPOINTMENT)
 
 
 @task
 def timeline_requests(reference: str) -> StageResult:
     """Ask each involved agency for its timeline of significant events, with its own deadline
     (the board's ``timeline_return`` rule) and an obligation the reminders will chase (once)."""
-    rt = runtime()
     queued = 0
-    with rt.sessions.begin() as session:
-        review = store.get_review(session, reference)
+    with review_step(reference) as step:
         store.record_event(
-            session, review_id=review.id, name="timelines_requested", on_date=rt.today()
+            step.session, review_id=step.review.id, name="timelines_requested", on_date=step.today()
         )
-        due = required_due(session, review, "timeline_return")
-        board = session.get_one(Board, review.board_id)
+        due = required_due(step.session, step.review, "timeline_return")
+        fallback = step.board.business_manager_email
         for agency in _owe_per_agency(
-            session,
-            review,
-            key="timeline",
+            step,
+            duty=AgencyDuty.TIMELINE,
             milestone="timeline_return",
             description="timeline of significant events",
             owed_to="business manager",
             due=due,
-            now=rt.now(),
         ):
-            recipient = agency.contact_email or board.business_manager_email
             how = (
                 "open your agency's own link below: it shows this request, a template to "
                 "download, and lets you upload the file or type the events in. You can replace "
@@ -312,22 +254,17 @@ def timeline_requests(reference: str) -> StageResult:
                 else f"(no contact email is recorded for {agency.name}: please forward this "
                 "request and link to the agency and record a contact.)"
             )
-            queued += queue_email(
-                session,
-                rt,
-                review,
-                kind="timeline_request",
-                recipient=recipient,
+            queued += step.email(
+                "timeline_request",
+                recipient=agency.contact_email or fallback,
                 key=f"timeline_request:{agency.name}",
                 agency_name=agency.name,
                 due=due,
                 submit_how=how,
-                submit_url=portal_link(rt, reference, agency.id, due),
+                submit_url=portal_link(step.rt, reference, agency.id, due),
             )
-        complete_stage(session, rt, review, "timeline_requests", {"due": due.isoformat()})
-        review_id = review.id
-    deliver(rt, review_id)
-    return StageResult(reference=reference, stage="timeline_requests", messages_queued=queued)
+        step.complete(Stage.TIMELINE_REQUESTS, {"due": due.isoformat()})
+    return StageResult(reference=reference, stage=Stage.TIMELINE_REQUESTS, messages_queued=queued)
 
 
 @task
@@ -335,40 +272,28 @@ def timelines_merged(reference: str, answer: TimelinesComplete) -> StageResult:
     """Close each agency's timeline obligation (met, or waived with the audited reason), combine
     the agencies' newest timelines and attach the combined timeline (pseudonymised) to the run
     as a markdown artifact for the chair and the learning event (once per review)."""
-    rt = runtime()
-    with rt.sessions.begin() as session:
-        review = store.get_review(session, reference)
-        for obligation in session.scalars(
-            select(Obligation).where(
-                Obligation.review_id == review.id,
-                Obligation.milestone == "timeline_return",
-                Obligation.status == ObligationStatus.OPEN,
-            )
+    with review_step(reference) as step:
+        for obligation in store.open_obligations(
+            step.session, step.review.id, milestone="timeline_return"
         ):
             if obligation.owed_by in answer.proceed_without:
                 obligation.status = ObligationStatus.WAIVED
                 obligation.note = answer.reason
-                store.record_audit(
-                    session,
-                    review_id=review.id,
+                step.audit(
+                    "timeline_waived",
+                    {"agency": obligation.owed_by, "reason": answer.reason},
                     actor=answer.recorded_by,
-                    action="timeline_waived",
-                    detail={"agency": obligation.owed_by, "reason": answer.reason},
-                    at=rt.now(),
-                    key=f"{reference}:timeline_waived:{obligation.owed_by}",
+                    key=review_key(reference, f"timeline_waived:{obligation.owed_by}"),
                 )
             else:
                 obligation.status = ObligationStatus.MET
-                obligation.met_on = rt.today()
+                obligation.met_on = step.today()
         store.record_event(
-            session, review_id=review.id, name="timelines_merged", on_date=rt.today()
+            step.session, review_id=step.review.id, name="timelines_merged", on_date=step.today()
         )
-        combined = combined_timeline(session, review)
-        complete_stage(
-            session,
-            rt,
-            review,
-            "timelines_merged",
+        combined = store.combined_timeline(step.session, step.review)
+        step.complete(
+            Stage.TIMELINES_MERGED,
             {"agencies_submitted": len(combined.agencies), "events": len(combined.entries)},
         )
     create_markdown_artifact(
@@ -380,32 +305,25 @@ def timelines_merged(reference: str, answer: TimelinesComplete) -> StageResult:
     )
     return StageResult(
         reference=reference,
-        stage="timelines_merged",
+        stage=Stage.TIMELINES_MERGED,
         note=f"{len(combined.agencies)} agencies, {len(combined.entries)} events",
     )
 
 
-def _invite(reference: str, event: str, title: str, on: date, purpose: str) -> int:
-    rt = runtime()
+def _invite(reference: str, event: Stage, title: str, on: date, purpose: str) -> int:
     queued = 0
-    with rt.sessions.begin() as session:
-        review = store.get_review(session, reference)
-        board = session.get_one(Board, review.board_id)
-        for agency in store.involved_agencies(session, review.id):
-            queued += queue_email(
-                session,
-                rt,
-                review,
-                kind="event_invitation",
-                recipient=agency.contact_email or board.business_manager_email,
+    with review_step(reference) as step:
+        fallback = step.board.business_manager_email
+        for agency in store.involved_agencies(step.session, step.review.id):
+            queued += step.email(
+                "event_invitation",
+                recipient=agency.contact_email or fallback,
                 key=f"invitation:{event}:{agency.name}",
                 agency_name=agency.name,
                 event_title=title,
                 event_date=on,
                 purpose=purpose,
             )
-        review_id = review.id
-    deliver(rt, review_id)
     return queued
 
 
@@ -414,7 +332,7 @@ def learning_event_invitations(reference: str, on: date) -> int:
     """Invite each involved agency's practitioners to the learning event (once)."""
     return _invite(
         reference,
-        "learning_event",
+        Stage.LEARNING_EVENT,
         "Learning event",
         on,
         "Practitioners who worked with the family analyse the combined timeline with the lead "
@@ -422,12 +340,10 @@ def learning_event_invitations(reference: str, on: date) -> int:
     )
 
 
-def _held(reference: str, stage: str, held_on: date) -> StageResult:
-    rt = runtime()
-    with rt.sessions.begin() as session:
-        review = store.get_review(session, reference)
-        store.record_event(session, review_id=review.id, name=stage, on_date=held_on)
-        complete_stage(session, rt, review, stage)
+def _held(reference: str, stage: Stage, held_on: date) -> StageResult:
+    with review_step(reference) as step:
+        store.record_event(step.session, review_id=step.review.id, name=stage, on_date=held_on)
+        step.complete(stage)
     return StageResult(reference=reference, stage=stage)
 
 
@@ -435,7 +351,7 @@ def _held(reference: str, stage: str, held_on: date) -> StageResult:
 def learning_event(reference: str, answer: LearningEventHeld) -> StageResult:
     """Record the day the learning event was held (once); its findings are in the gate's
     audited answer."""
-    return _held(reference, "learning_event", answer.held_on)
+    return _held(reference, Stage.LEARNING_EVENT, answer.held_on)
 
 
 @task
@@ -443,7 +359,7 @@ def recall_session_invitations(reference: str, on: date) -> int:
     """Invite the practitioners back to the recall session (once)."""
     return _invite(
         reference,
-        "recall_session",
+        Stage.RECALL_SESSION,
         "Recall session",
         on,
         "Practitioners reconvene to test and correct the draft findings.",
@@ -453,64 +369,53 @@ def recall_session_invitations(reference: str, on: date) -> int:
 @task
 def recall_session(reference: str, answer: RecallSessionHeld) -> StageResult:
     """Record the day the recall session was held (once)."""
-    return _held(reference, "recall_session", answer.held_on)
+    return _held(reference, Stage.RECALL_SESSION, answer.held_on)
 
 
 @task
 def final_report(reference: str, answer: FinalReportApproved) -> StageResult:
     """Record the approved report (starting the four-week sign-off clock), close the completion
     target, and ask each agency to sign off the action plan (once)."""
-    rt = runtime()
     queued = 0
-    with rt.sessions.begin() as session:
-        review = store.get_review(session, reference)
+    with review_step(reference) as step:
+        rt, session, review = step.rt, step.session, step.review
         store.record_event(
             session, review_id=review.id, name="final_report", on_date=answer.approved_on
         )
         store.meet_obligation(
-            session, key=f"{reference}:review_completion", on_date=answer.approved_on
+            session, key=obligation_key(reference, "review_completion"), on_date=answer.approved_on
         )
         store.open_obligations_from_deadlines(
             session, review=review, deadlines=rt.deadlines, now=rt.now()
         )
         due = required_due(session, review, "action_plan_signoff")
-        board = session.get_one(Board, review.board_id)
+        fallback = step.board.business_manager_email
         for agency in _owe_per_agency(
-            session,
-            review,
-            key="signoff",
+            step,
+            duty=AgencyDuty.SIGNOFF,
             milestone="action_plan_signoff",
             description="action plan sign-off",
             owed_to="board",
             due=due,
-            now=rt.now(),
         ):
-            queued += queue_email(
-                session,
-                rt,
-                review,
-                kind="signoff_request",
-                recipient=agency.contact_email or board.business_manager_email,
+            queued += step.email(
+                "signoff_request",
+                recipient=agency.contact_email or fallback,
                 key=f"signoff_request:{agency.name}",
                 agency_name=agency.name,
                 report_on=answer.approved_on,
                 due=due,
             )
-        complete_stage(
-            session, rt, review, "final_report", {"recommendations": answer.recommendations}
-        )
-        review_id = review.id
-    deliver(rt, review_id)
-    return StageResult(reference=reference, stage="final_report", messages_queued=queued)
+        step.complete(Stage.FINAL_REPORT, {"recommendations": answer.recommendations})
+    return StageResult(reference=reference, stage=Stage.FINAL_REPORT, messages_queued=queued)
 
 
 @task
 def action_plan_signoff(reference: str, answer: ActionPlanSignedOff) -> StageResult:
     """Record sign-off (or the chair's override and its reason) and open the quarterly
     progress obligations for each agency (once)."""
-    rt = runtime()
-    with rt.sessions.begin() as session:
-        review = store.get_review(session, reference)
+    with review_step(reference) as step:
+        session, review = step.session, step.review
         store.record_event(
             session,
             review_id=review.id,
@@ -518,119 +423,98 @@ def action_plan_signoff(reference: str, answer: ActionPlanSignedOff) -> StageRes
             on_date=answer.signed_off_on,
         )
         note = f"chair override: {answer.override_reason}" if answer.chair_override else ""
-        for obligation in session.scalars(
-            select(Obligation).where(
-                Obligation.review_id == review.id, Obligation.milestone == "action_plan_signoff"
-            )
-        ):
+        for obligation in store.obligations(session, review.id, milestone="action_plan_signoff"):
             store.meet_obligation(
                 session, key=obligation.key, on_date=answer.signed_off_on, note=note
             )
-        first = required_due(session, review, "action_progress")
         _owe_per_agency(
-            session,
-            review,
-            key="progress-1",
+            step,
+            duty=AgencyDuty.PROGRESS,
             milestone="action_progress",
             description="quarterly action plan progress report",
             owed_to="performance committee",
-            due=first,
-            now=rt.now(),
+            due=required_due(session, review, "action_progress"),
         )
-        complete_stage(
-            session, rt, review, "action_plan_signoff", {"chair_override": answer.chair_override}
-        )
-    return StageResult(reference=reference, stage="action_plan_signoff")
+        step.complete(Stage.ACTION_PLAN_SIGNOFF, {"chair_override": answer.chair_override})
+    return StageResult(reference=reference, stage=Stage.ACTION_PLAN_SIGNOFF)
 
 
 @task
 def panel_copy(reference: str, case: CaseSummary) -> StageResult:
     """Send the national panel its copy of the report (once) and record when it went; the
     publication gate refuses a date earlier than the panel-copy rule allows."""
-    rt = runtime()
-    with rt.sessions.begin() as session:
-        review = store.get_review(session, reference)
+    with review_step(reference) as step:
         if not case.has_panel_copy:
-            complete_stage(session, rt, review, "panel_copy", {"skipped": "no panel-copy rule"})
-            return StageResult(reference=reference, stage="panel_copy", note="no panel copy rule")
-        board = session.get_one(Board, review.board_id)
-        store.record_event(session, review_id=review.id, name="panel_copy_sent", on_date=rt.today())
-        sent_on = store.review_events(session, review.id)["panel_copy_sent"]
-        queue_email(
-            session,
-            rt,
-            review,
-            kind="panel_copy",
-            recipient=board.national_panel_email,
-            key="panel_copy",
-            publication_on=earliest_publication(rt.deadlines, case.regime, sent_on),
+            step.complete(Stage.PANEL_COPY, {"skipped": "no panel-copy rule"})
+            return StageResult(
+                reference=reference, stage=Stage.PANEL_COPY, note="no panel copy rule"
+            )
+        session, review = step.session, step.review
+        store.record_event(
+            session, review_id=review.id, name="panel_copy_sent", on_date=step.today()
         )
-        complete_stage(session, rt, review, "panel_copy", {"sent_on": sent_on.isoformat()})
-        review_id = review.id
-    deliver(rt, review_id)
-    return StageResult(reference=reference, stage="panel_copy", messages_queued=1)
+        sent_on = store.review_events(session, review.id)["panel_copy_sent"]
+        step.email(
+            "panel_copy",
+            recipient=step.board.national_panel_email,
+            key="panel_copy",
+            publication_on=earliest_publication(step.rt.deadlines, case.regime, sent_on),
+        )
+        step.complete(Stage.PANEL_COPY, {"sent_on": sent_on.isoformat()})
+    return StageResult(reference=reference, stage=Stage.PANEL_COPY, messages_queued=1)
 
 
 @task
 def publication(reference: str, case: CaseSummary, answer: PublicationDecision) -> StageResult:
     """Record publication (and how long it stays up), or the decision not to publish; tell the
     national panel either way where the regime has one (once)."""
-    rt = runtime()
-    with rt.sessions.begin() as session:
-        review = store.get_review(session, reference)
-        board = session.get_one(Board, review.board_id)
+    with review_step(reference) as step:
         published_until = None
         if answer.publish and answer.publication_on is not None:
             store.record_event(
-                session, review_id=review.id, name="publication", on_date=answer.publication_on
+                step.session,
+                review_id=step.review.id,
+                name="publication",
+                on_date=answer.publication_on,
             )
-            published_until = milestone_due(session, review, "published_until")
+            published_until = milestone_due(step.session, step.review, "published_until")
         if case.has_panel_copy:
-            queue_email(
-                session,
-                rt,
-                review,
-                kind="publication_decision",
-                recipient=board.national_panel_email,
+            step.email(
+                "publication_decision",
+                recipient=step.board.national_panel_email,
                 key="publication_decision",
                 published=answer.publish,
                 publication_on=answer.publication_on,
                 published_until=published_until,
                 reasons=answer.reasons_not_to_publish,
             )
-        complete_stage(session, rt, review, "publication", {"published": answer.publish})
-        review_id = review.id
-    deliver(rt, review_id)
-    return StageResult(reference=reference, stage="publication")
+        step.complete(Stage.PUBLICATION, {"published": answer.publish})
+    return StageResult(reference=reference, stage=Stage.PUBLICATION)
 
 
 @task
 def monitoring(reference: str, answer: ReviewClosed) -> StageResult:
     """Close the review once every action is done; outstanding obligations are closed (once)."""
-    return close_review.fn(reference, f"closed: {answer.impact_summary}", stage="monitoring")
+    return close_review.fn(reference, f"closed: {answer.impact_summary}", stage=Stage.MONITORING)
 
 
 @task
-def close_review(reference: str, note: str, stage: str | None = None) -> StageResult:
+def close_review(reference: str, note: str, stage: Stage | None = None) -> StageResult:
     """Mark the review closed and close what it still owes (once)."""
-    rt = runtime()
-    with rt.sessions.begin() as session:
-        review = store.get_review(session, reference)
-        for obligation in store.open_obligations(session, review.id):
+    with review_step(reference) as step:
+        review = step.review
+        for obligation in store.open_obligations(step.session, review.id):
             obligation.status = ObligationStatus.WAIVED
             obligation.note = "review closed"
         review.status = ReviewStatus.CLOSED
         review.waiting_at = None
-        review.stage = "closed"
+        review.stage = Stage.CLOSED
         if stage is not None:
-            complete_stage(session, rt, review, stage)
-        store.record_audit(
-            session,
-            review_id=review.id,
+            step.complete(stage)
+        step.audit(
+            "review_closed",
+            {"note": note},
             actor="case-reviews",
-            action="review_closed",
-            detail={"note": note},
-            at=rt.now(),
-            key=f"{reference}:closed",
+            key=review_key(reference, "closed"),
         )
-    return StageResult(reference=reference, stage="closed", note=note)
+    return StageResult(reference=reference, stage=Stage.CLOSED, note=note)

@@ -12,14 +12,13 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from case_reviews.clock import LONDON, ManualClock
-from case_reviews.config import Settings
-from case_reviews.runtime import Runtime, use_runtime
+from core.clock import LONDON, ManualClock
+from core.config import Settings
 from models.migrate import upgrade
 from notifications.smtp_catcher import SmtpCatcher
+from services.runtime import Runtime, use_runtime
 
 REPO = Path(__file__).resolve().parent.parent
-EXAMPLES = REPO / "examples"
 POSTGRES_ADMIN_URL = os.environ.get(
     "REVIEWS_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )

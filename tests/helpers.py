@@ -3,27 +3,25 @@
 from __future__ import annotations
 
 import copy
-from pathlib import Path
 from typing import Any
 
 import yaml
 from sqlalchemy import func, select
 
-from case_reviews.runtime import Runtime
+from case_reviews.examples import BOARD, referral_file
 from models import store
 from models.orm import Base
 from models.schemas import BoardIn, ReferralIn
-
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+from services.runtime import Runtime
 
 
 def example_board() -> dict[str, Any]:
-    board: dict[str, Any] = yaml.safe_load((EXAMPLES / "board.yaml").read_text())
+    board: dict[str, Any] = yaml.safe_load(BOARD.read_text())
     return board
 
 
 def example_referral(name: str = "scr-child-t") -> dict[str, Any]:
-    return copy.deepcopy(yaml.safe_load((EXAMPLES / "referrals" / f"{name}.yaml").read_text()))
+    return copy.deepcopy(yaml.safe_load(referral_file(name).read_text()))
 
 
 def load_example_board(rt: Runtime) -> int:

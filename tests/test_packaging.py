@@ -23,7 +23,7 @@ def test_every_top_level_package_is_in_the_distribution() -> None:
 def test_the_installed_command_imports_every_part_outside_the_repository(tmp_path: Path) -> None:
     reviews = shutil.which("reviews", path=str(Path(sys.executable).parent))
     assert reviews is not None, "the reviews console script is not installed"
-    code = "import portal.app, case_reviews.demo, case_reviews.simulate, deployments.serve"
+    code = "import portal.app, case_reviews.demo, case_reviews.simulation.run, deployments.serve"
     result = subprocess.run(
         [sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=120
     )

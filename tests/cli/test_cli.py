@@ -13,8 +13,9 @@ import yaml
 from typer.testing import CliRunner
 
 from case_reviews.cli import app
-from case_reviews.runtime import Runtime
-from tests.helpers import EXAMPLES, example_referral, row_counts
+from case_reviews.examples import EXAMPLES
+from services.runtime import Runtime
+from tests.helpers import example_referral, row_counts
 
 runner = CliRunner()
 
@@ -232,7 +233,7 @@ def test_a_malformed_mail_url_fails_at_start_up_naming_the_setting(tmp_path: Pat
 def test_timeline_submit_and_show_as_the_business_manager(
     sqlite_rt: Runtime, tmp_path: Path
 ) -> None:
-    from case_reviews.simulation import example_timeline_csv
+    from case_reviews.simulation.scenario import example_timeline_csv
     from tasks import stages
 
     invoke("board", "load", str(EXAMPLES / "board.yaml"))

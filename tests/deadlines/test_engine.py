@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from case_reviews.deadlines import (
+from core.deadlines import (
     STANDARD_EVENTS,
     ClockStop,
     Deadline,

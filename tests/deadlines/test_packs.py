@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from case_reviews.deadlines import (
+from core.deadlines import (
     DeadlineEngine,
     Rule,
     RulePack,

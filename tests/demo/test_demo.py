@@ -23,16 +23,15 @@ from playwright.sync_api import Locator, Page, expect, sync_playwright
 from prefect.settings import PREFECT_API_URL, temporary_settings
 from sqlalchemy import select
 
-from case_reviews.config import Settings, get_settings
 from case_reviews.demo import DemoInfo, up
-from case_reviews.runtime import Runtime, set_runtime
-from case_reviews.simulation import answer, example_timeline_csv, waiting_at
-from case_reviews.timelines import combined_timeline
+from case_reviews.simulation.scenario import answer, example_timeline_csv, waiting_at
+from core.config import Settings, get_settings
 from deployments import driver
 from models import store
 from models.orm import Decision
+from notifications.exports import to_html
 from notifications.smtp_catcher import free_port
-from tasks.timeline_merge import to_html
+from services.runtime import Runtime, set_runtime
 
 pytestmark = pytest.mark.browser
 
@@ -306,7 +305,9 @@ def _agencies_answer_through_the_portal(demo: RunningDemo, rt: Runtime, tmp_path
             _wait_for_gate(rt, info.reference, "learning_event", timeout=90)
 
             with rt.sessions() as session:
-                combined = combined_timeline(session, store.get_review(session, info.reference))
+                combined = store.combined_timeline(
+                    session, store.get_review(session, info.reference)
+                )
             assert len(combined.agencies) == 5 and len(combined.entries) == 15
             page_file = tmp_path / "combined.html"
             page_file.write_text(to_html(combined), encoding="utf-8")

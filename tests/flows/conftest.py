@@ -9,11 +9,11 @@ from typing import Any
 import pytest
 from prefect.testing.utilities import prefect_test_harness
 
-from case_reviews.clock import ManualClock
-from case_reviews.runtime import Runtime, use_runtime
+from core.clock import ManualClock
 from deployments.driver import start_review
 from deployments.serve import deployments
 from notifications.smtp_catcher import SmtpCatcher
+from services.runtime import Runtime, use_runtime
 from tests.conftest import make_runtime
 from tests.helpers import add_example_referral, load_example_board
 

@@ -15,7 +15,7 @@ import pytest
 from prefect.settings import PREFECT_API_URL, PREFECT_SERVER_DATABASE_CONNECTION_URL
 from sqlalchemy import select
 
-from case_reviews.simulation import answer, drive
+from case_reviews.simulation.scenario import answer, drive
 from deployments import driver
 from models import store
 from models.orm import AuditEvent, Decision, OutboxMessage

@@ -10,11 +10,10 @@ import pytest
 from prefect import get_client
 from sqlalchemy import func, select
 
-from case_reviews.simulation import DAYS_BEFORE, answer, answer_now, drive, waiting_at
+from case_reviews.simulation.scenario import DAYS_BEFORE, answer, answer_now, drive, waiting_at
 from deployments import driver
 from models import store
 from models.orm import AuditEvent, Obligation, ObligationStatus, OutboxMessage, ReviewEvent
-from tasks.common import completed_stages
 
 pytestmark = pytest.mark.prefect
 
@@ -75,7 +74,7 @@ def test_full_review_walks_all_fourteen_stages(case_factory) -> None:
     ]
     with case.rt.sessions() as session:
         review = store.get_review(session, case.reference)
-        assert completed_stages(session, review.id) == ALL_STAGES
+        assert store.completed_stages(session, review.id) == ALL_STAGES
         assert review.status.value == "closed"
         assert store.open_obligations(session, review.id) == []
         events = store.review_events(session, review.id)
@@ -107,7 +106,7 @@ def test_critical_incident_review_skips_panel_copy_and_publication(case_factory)
     assert "publication" not in result.gates
     with case.rt.sessions() as session:
         review = store.get_review(session, case.reference)
-        stages = completed_stages(session, review.id)
+        stages = store.completed_stages(session, review.id)
     assert stages == [s for s in ALL_STAGES if s not in {"panel_copy", "publication"}]
     panel = [m for m in case.smtp.received if "national-panel" in m.recipients[0]]
     assert len(panel) == 1
@@ -124,7 +123,7 @@ def test_no_review_tells_referrer_and_panel_why_and_closes(case_factory) -> None
     with case.rt.sessions() as session:
         review = store.get_review(session, case.reference)
         assert review.status.value == "closed"
-        assert completed_stages(session, review.id) == ALL_STAGES[:4]
+        assert store.completed_stages(session, review.id) == ALL_STAGES[:4]
         statuses = {o.milestone: o.status for o in session.scalars(select(Obligation))}
     assert statuses["panel_notification"] is ObligationStatus.MET
     to_referrer = [

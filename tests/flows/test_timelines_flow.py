@@ -12,14 +12,14 @@ from prefect import get_client
 from prefect.settings import PREFECT_API_URL, temporary_settings
 from sqlalchemy import select
 
-from case_reviews.simulation import Agencies, answer, drive, example_timeline_csv
-from case_reviews.timelines import submit_timeline
+from case_reviews.simulation.scenario import Agencies, answer, drive, example_timeline_csv
 from deployments import driver
 from models import store
 from models.orm import AuditEvent, Obligation
 from models.timeline import parse_timeline_file
 from portal.server import PortalServer
-from tasks.sweep import run_sweep
+from services.sweep import run_sweep
+from services.timelines import submit_timeline
 from tests.conftest import make_runtime
 
 pytestmark = pytest.mark.prefect
@@ -36,7 +36,7 @@ def portal_case(case_factory):
             mail_url=case.smtp.url(),
             portal_url=server.url,
         )
-        from case_reviews.runtime import set_runtime
+        from services.runtime import set_runtime
 
         set_runtime(rt)
         case.rt = rt

@@ -8,11 +8,11 @@ import pytest
 from pydantic import ValidationError
 from sqlalchemy import inspect, select
 
-from case_reviews.runtime import Runtime
 from models import store
 from models.db import get_engine
 from models.orm import AuditEvent, Obligation, Referral, Review, SubjectIdentity
 from models.schemas import ReferralIn
+from services.runtime import Runtime
 from tests.helpers import add_example_referral, example_referral, load_example_board, row_counts
 
 

@@ -8,14 +8,14 @@ import pytest
 from pydantic import SecretStr
 from sqlalchemy import select
 
-from case_reviews.clock import ManualClock
-from case_reviews.runtime import Runtime
+from core.clock import ManualClock
 from models.identity_guard import KnownIdentity
 from models.orm import OutboxMessage
 from notifications.mailer import AppriseMailer
 from notifications.outbox import IdentityInMessage, deliver_pending, queue_message
 from notifications.render import render
 from notifications.smtp_catcher import SmtpCatcher
+from services.runtime import Runtime
 
 IDENTITY = KnownIdentity("Tobias Quennell", date(2022, 5, 14), "9434765919")
 

@@ -9,14 +9,14 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from case_reviews.clock import LONDON, ManualClock
-from case_reviews.deadlines import WorkingCalendar
-from case_reviews.runtime import Runtime, use_runtime
+from core.clock import LONDON, ManualClock
+from core.deadlines import WorkingCalendar
 from models import store
 from models.orm import Agency, OutboxMessage, ReminderRound
 from notifications.reminders import ReminderPolicyError, load_policy, rounds
 from notifications.smtp_catcher import CaughtMessage, SmtpCatcher
-from tasks.sweep import run_sweep
+from services.runtime import Runtime, use_runtime
+from services.sweep import run_sweep
 from tests.conftest import make_runtime
 from tests.helpers import add_example_referral, load_example_board
 
@@ -229,10 +229,16 @@ def test_restart_mid_batch_sends_the_rest_once_and_repeats_nothing(env) -> None:
         owe(rt, reference, agency, date(2026, 12, 4))
     clock.set(at(date(2026, 12, 4)))
     from notifications.outbox import deliver_pending
-    from tasks.sweep import queue_reminders
+    from notifications.sweep import queue_reminders
 
     with rt.sessions.begin() as session:
-        queue_reminders(session, rt, rt.reminder_policy, rt.deadlines.calendar)
+        queue_reminders(
+            session,
+            now=rt.now(),
+            today=rt.today(),
+            policy=rt.reminder_policy,
+            calendar=rt.deadlines.calendar,
+        )
 
     class DiesAfterOne:
         def __init__(self, real):

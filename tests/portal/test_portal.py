@@ -14,14 +14,14 @@ import openpyxl
 import pytest
 from sqlalchemy import func, select
 
-from case_reviews.clock import ManualClock
-from case_reviews.runtime import Runtime, use_runtime
-from case_reviews.timelines import make_token
+from core.clock import ManualClock
 from models import store
 from models.orm import Agency, AuditEvent, Obligation, TimelineSubmission
 from models.timeline import COLUMNS
 from notifications.smtp_catcher import SmtpCatcher
 from portal.server import PortalServer
+from services.links import make_token
+from services.runtime import Runtime, use_runtime
 from tasks import stages
 from tests.conftest import make_runtime
 from tests.helpers import add_example_referral, load_example_board, row_counts

@@ -12,12 +12,11 @@ from uuid import UUID
 
 import httpx
 
-from case_reviews.clock import ManualClock, today
-from case_reviews.runtime import Runtime
-from case_reviews.timelines import outstanding_agencies
+from core.clock import ManualClock, today
 from deployments import driver
 from models import store
 from models.timeline import COLUMNS
+from services.runtime import Runtime
 
 Scenario = Literal["full", "cir", "no-review"]
 SCENARIO_DECISION: dict[str, str] = {
@@ -119,7 +118,7 @@ def answer_now(rt: Runtime, reference: str, gate: str, scenario: Scenario) -> di
     run_input = answer(gate, scenario, today(rt.clock))
     if gate == "timelines_complete":
         with rt.sessions() as session:
-            awaited = outstanding_agencies(session, store.get_review(session, reference).id)
+            awaited = store.outstanding_agencies(session, store.get_review(session, reference).id)
         if awaited:
             run_input |= {
                 "proceed_without": awaited,

@@ -6,7 +6,7 @@ Usage::
     engine.compute("lcspr", {"incident_known": date(2026, 11, 16)})
 """
 
-from case_reviews.deadlines.engine import (
+from core.deadlines.engine import (
     COMMON_REGIME,
     STANDARD_EVENTS,
     ClockStop,

@@ -28,11 +28,10 @@ from prefect.settings import (
 )
 from sqlalchemy import select
 
-from case_reviews.clock import LONDON, ManualClock
-from case_reviews.config import Settings
-from case_reviews.runtime import Runtime, use_runtime
-from case_reviews.simulation import Agencies, Scenario, drive
-from case_reviews.timelines import combined_timeline
+from case_reviews.examples import BOARD, referral_file
+from case_reviews.simulation.scenario import Agencies, Scenario, drive
+from core.clock import LONDON, ManualClock
+from core.config import Settings
 from deployments.driver import start_review
 from deployments.serve import deployments
 from models import store
@@ -41,10 +40,9 @@ from models.orm import OutboxMessage
 from models.schemas import BoardIn, ReferralIn
 from notifications.smtp_catcher import SmtpCatcher, free_port
 from portal.server import PortalServer
-from tasks.common import completed_stages
-from tasks.sweep import run_sweep
+from services.runtime import Runtime, use_runtime
+from services.sweep import run_sweep
 
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 EXAMPLE_FOR_REGIME = {
     "scr": "scr-child-t",
     "lcspr": "lcspr-child-m",
@@ -82,7 +80,7 @@ def embedded_prefect(home: Path) -> Iterator[str]:
 
 
 def _referral(regime: str, subject_name: str | None) -> ReferralIn:
-    path = EXAMPLES / "referrals" / f"{EXAMPLE_FOR_REGIME[regime]}.yaml"
+    path = referral_file(EXAMPLE_FOR_REGIME[regime])
     data: dict[str, Any] = yaml.safe_load(path.read_text(encoding="utf-8"))
     data["regime"] = regime
     if subject_name is not None:
@@ -124,7 +122,7 @@ def simulate(
         with rt.sessions.begin() as session:
             board = store.load_board(
                 session,
-                BoardIn.model_validate(yaml.safe_load((EXAMPLES / "board.yaml").read_text())),
+                BoardIn.model_validate(yaml.safe_load(BOARD.read_text())),
             )
             review = store.add_referral(
                 session,
@@ -149,11 +147,11 @@ def simulate(
             run_sweep(rt)
         with rt.sessions() as session:
             review = store.get_review(session, reference)
-            stages = completed_stages(session, review.id)
+            stages = store.completed_stages(session, review.id)
             kinds = Counter(row.kind for row in session.scalars(select(OutboxMessage)))
             outcome = review.outcome or "none"
             status = review.status.value
-            timeline = combined_timeline(session, review)
+            timeline = store.combined_timeline(session, review)
         delivered = Counter((m.recipients, m.key) for m in smtp.received)
         return {
             "regime": regime,

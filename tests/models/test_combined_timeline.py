@@ -8,19 +8,17 @@ from datetime import date
 
 import pytest
 
-from models.timeline import TimelineEvent
-from tasks.timeline_merge import (
+from models.combined_timeline import (
     CSV_COLUMNS,
     DUPLICATE_FLAG,
     ORDER_FLAG,
     AgencyTimeline,
     CombinedTimeline,
     combine,
-    human_date,
-    to_csv,
-    to_html,
-    to_markdown,
 )
+from models.timeline import TimelineEvent
+from notifications.exports import to_csv, to_html, to_markdown
+from notifications.render import human_date
 
 POLICE = "Northbridge Police"
 GP = "Riverside GP Practice"

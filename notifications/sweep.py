@@ -1,6 +1,8 @@
-"""The daily sweep's work, as a plain function the ``sweep`` flow and the simulation share.
+"""What the daily sweep queues: reminders, escalations and the weekly digest.
 
-One pass:
+:func:`services.sweep.run_sweep` runs the whole pass (this, then the timeline gates, then
+delivery); this module only selects and queues, inside the caller's transaction.
+
 1. On a working day, select the open obligations the policy chases with one indexed query
    (``status``, ``due_on``), work out the round each has reached, and queue one message per
    recipient (a digest when a recipient has several items), escalating overdue items to the
@@ -8,9 +10,7 @@ One pass:
    Each round is logged with its messages in the same transaction, so a round is sent once.
 2. On the week's first working day (from the policy's weekday), queue the business manager's
    weekly digest of every open obligation, red/amber/green.
-3. Resume any timelines gate whose agencies have all submitted but which still waits.
-4. Deliver the outbox (new messages and retries).
-On weekends and bank holidays nothing new is queued; messages already queued (retries) still go.
+Each letter belongs to one board and carries that board's name.
 """
 
 from __future__ import annotations
@@ -20,39 +20,14 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, NamedTuple
 
-from pydantic import BaseModel
-from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
-from case_reviews.clock import LONDON
-from case_reviews.deadlines import WorkingCalendar
-from case_reviews.runtime import Runtime
-from models.identity_guard import KnownIdentity
-from models.orm import (
-    Agency,
-    Board,
-    Obligation,
-    ObligationStatus,
-    OutboxMessage,
-    ReminderRound,
-    Review,
-    ReviewStatus,
-    SubjectIdentity,
-)
-from notifications.outbox import deliver_pending, queue_message
+from core.clock import LONDON
+from core.deadlines import WorkingCalendar
+from models import store
+from notifications.outbox import queue_message
 from notifications.reminders import ReminderPolicy, Round, rag, round_due
 from notifications.render import render
-
-
-class SweepReport(BaseModel):
-    on: date
-    quiet_day: bool
-    reminders_queued: int
-    rounds_recorded: int
-    digest_queued: bool
-    sent: int
-    failed: int
-    pending: int
 
 
 class _Candidate(NamedTuple):
@@ -112,6 +87,7 @@ def _item(
 class _Letter:
     """Everything one recipient gets today: one message."""
 
+    board_name: str
     recipient: str
     label: str
     escalation_role: str | None
@@ -122,35 +98,7 @@ class _Letter:
 def _candidates(session: Session, today: date, policy: ReminderPolicy) -> list[_Candidate]:
     # A round can come at most this many calendar days before the due date.
     horizon = today + timedelta(days=2 * max(policy.before_working_days, default=0) + 14)
-    query = (
-        select(
-            Obligation.id,
-            Obligation.description,
-            Obligation.owed_by,
-            Obligation.due_on,
-            Obligation.created_at,
-            Review.id,
-            Review.reference,
-            Review.pseudonym,
-            Agency.name,
-            Agency.contact_email,
-            Agency.safeguarding_lead_email,
-            Board.name,
-            Board.business_manager_email,
-            Board.chair_email,
-        )
-        .join(Review, Review.id == Obligation.review_id)
-        .join(Board, Board.id == Review.board_id)
-        .outerjoin(Agency, Agency.id == Obligation.agency_id)
-        .where(
-            Obligation.status == ObligationStatus.OPEN,
-            Obligation.due_on <= horizon,
-            Obligation.milestone.in_(policy.chase),
-            Review.status == ReviewStatus.OPEN,
-        )
-        .order_by(Obligation.due_on, Obligation.id)
-    )
-    return [_Candidate(*row) for row in session.execute(query).tuples()]
+    return [_Candidate(*row) for row in store.reminder_candidates(session, horizon, policy.chase)]
 
 
 def _letters(
@@ -163,15 +111,20 @@ def _letters(
     letters: dict[str, _Letter] = {}
     due_items: list[tuple[_Item, bool]] = []
 
+    board = ""
+
     def letter(recipient: str, label: str, role: str | None) -> _Letter:
-        key = f"{recipient}|{role or ''}"
+        # One letter per board, recipient and role: a person on two boards gets each board's
+        # items under that board's name.
+        key = f"{board}|{recipient}|{role or ''}"
         if key not in letters:
-            letters[key] = _Letter(recipient, label, role)
+            letters[key] = _Letter(board, recipient, label, role)
         return letters[key]
 
     known_rounds: dict[date, list[Round]] = {}
     days_overdue: dict[date, int] = {}
     for c in rows:
+        board = c.board_name
         opened = c.created_at.astimezone(LONDON).date()
         reached = round_due(c.due_on, opened, today, policy, calendar, known_rounds)
         if reached is None or (c.obligation_id, reached.name) in sent_rounds:
@@ -206,28 +159,20 @@ def _letters(
     return letters, due_items
 
 
-def _identities(session: Session, review_ids: set[int]) -> list[KnownIdentity]:
-    rows = session.scalars(select(SubjectIdentity).where(SubjectIdentity.review_id.in_(review_ids)))
-    return [KnownIdentity(r.full_name, r.date_of_birth, r.nhs_number, r.address) for r in rows]
-
-
 def queue_reminders(
-    session: Session, rt: Runtime, policy: ReminderPolicy, calendar: WorkingCalendar
+    session: Session,
+    *,
+    now: datetime,
+    today: date,
+    policy: ReminderPolicy,
+    calendar: WorkingCalendar,
 ) -> tuple[int, int]:
     """Queue today's reminders and log their rounds. Returns (messages, rounds)."""
-    today = rt.today()
     rows = _candidates(session, today, policy)
     if not rows:
         return 0, 0
-    sent_rounds = set(
-        session.execute(
-            select(ReminderRound.obligation_id, ReminderRound.round).where(
-                ReminderRound.obligation_id.in_([c.obligation_id for c in rows])
-            )
-        ).tuples()
-    )
+    sent_rounds = store.sent_reminder_rounds(session, [c.obligation_id for c in rows])
     letters, due_items = _letters(rows, sent_rounds, today, policy, calendar)
-    board_name = rows[0].board_name
     keys_by_obligation: dict[int, list[str]] = defaultdict(list)
     queued = 0
     for letter in letters.values():
@@ -238,14 +183,11 @@ def queue_reminders(
         prefix = (
             f"reminders:{today.isoformat()}:{letter.escalation_role or 'owner'}:{letter.recipient}:"
         )
-        already = (
-            session.scalar(select(func.count()).where(OutboxMessage.key.like(f"{prefix}%"))) or 0
-        )
-        key = f"{prefix}{already + 1}"
+        key = f"{prefix}{store.count_messages(session, key_prefix=prefix) + 1}"
         contexts = [i.context for i in items]
         email = render(
             "reminder",
-            board_name=board_name,
+            board_name=letter.board_name,
             reference=items[0].candidate.reference if len(review_ids) == 1 else "",
             pseudonym=items[0].candidate.pseudonym if len(review_ids) == 1 else "",
             items=contexts,
@@ -269,14 +211,14 @@ def queue_reminders(
             kind=kind,
             recipient=letter.recipient,
             email=email,
-            now=rt.now(),
-            identity=_identities(session, review_ids),
+            now=now,
+            identity=store.known_identities(session, review_ids),
         )
         for item in items:
             keys_by_obligation[item.candidate.obligation_id].append(key)
     if due_items:
-        session.execute(
-            insert(ReminderRound),
+        store.record_reminder_rounds(
+            session,
             [
                 {
                     "obligation_id": item.candidate.obligation_id,
@@ -301,26 +243,19 @@ def _digest_day(today: date, policy: ReminderPolicy, calendar: WorkingCalendar) 
 
 
 def queue_weekly_digest(
-    session: Session, rt: Runtime, policy: ReminderPolicy, calendar: WorkingCalendar
+    session: Session,
+    *,
+    now: datetime,
+    today: date,
+    policy: ReminderPolicy,
+    calendar: WorkingCalendar,
 ) -> bool:
     """Queue the business manager's weekly red/amber/green digest (once a week per board)."""
-    today = rt.today()
     if not _digest_day(today, policy, calendar):
         return False
     queued_any = False
-    for board in session.scalars(select(Board)):
-        rows = list(
-            session.execute(
-                select(Obligation, Review)
-                .join(Review, Review.id == Obligation.review_id)
-                .where(
-                    Review.board_id == board.id,
-                    Review.status == ReviewStatus.OPEN,
-                    Obligation.status == ObligationStatus.OPEN,
-                )
-                .order_by(Obligation.due_on, Review.reference)
-            ).tuples()
-        )
+    for board in store.boards(session):
+        rows = store.board_open_obligations(session, board.id)
         items = [
             {
                 "rag": rag(o.due_on, today, policy, calendar),
@@ -350,34 +285,7 @@ def queue_weekly_digest(
                 week_of=today,
                 amber_days=policy.amber_within_working_days,
             ),
-            now=rt.now(),
-            identity=_identities(session, {r.id for _, r in rows}),
+            now=now,
+            identity=store.known_identities(session, {r.id for _, r in rows}),
         )
     return queued_any
-
-
-def run_sweep(rt: Runtime) -> SweepReport:
-    """One sweep (see the module docstring). Running it twice in a day sends nothing new."""
-    calendar = rt.deadlines.calendar
-    today = rt.today()
-    quiet = not calendar.is_working_day(today)
-    queued = rounds = 0
-    digest = False
-    if not quiet:
-        with rt.sessions.begin() as session:
-            queued, rounds = queue_reminders(session, rt, rt.reminder_policy, calendar)
-            digest = queue_weekly_digest(session, rt, rt.reminder_policy, calendar)
-    from case_reviews.timelines import resume_complete_timeline_gates
-
-    resume_complete_timeline_gates(rt)
-    report = deliver_pending(rt.sessions, rt.mailer, rt.now)
-    return SweepReport(
-        on=today,
-        quiet_day=quiet,
-        reminders_queued=queued,
-        rounds_recorded=rounds,
-        digest_queued=digest,
-        sent=report.sent,
-        failed=report.failed,
-        pending=report.pending,
-    )

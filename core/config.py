@@ -5,8 +5,24 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
+import apprise
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from core.clock import parse_fixed_clock
+
+
+class MailSettingError(ValueError):
+    """A mail setting is malformed; the message names the setting."""
+
+
+def check_mail_url(setting: str, url: str) -> None:
+    """Refuse, naming ``setting``, a URL Apprise cannot use for email."""
+    scheme = url.split("://", 1)[0].lower() if "://" in url else ""
+    if scheme not in {"mailto", "mailtos"}:
+        raise MailSettingError(f"{setting}: expected a mailto:// or mailtos:// URL")
+    if not apprise.Apprise().add(url):
+        raise MailSettingError(f"{setting}: Apprise cannot use this URL")
 
 
 class Settings(BaseSettings):
@@ -60,20 +76,20 @@ class Settings(BaseSettings):
         default=Path("var/mail"), description="Where the demo mail catcher writes."
     )
 
+    def run_url(self, flow_run_id: object) -> str:
+        """The Prefect UI page of a flow run (the link in "decision needed" emails)."""
+        return f"{self.ui_url.rstrip('/')}/runs/flow-run/{flow_run_id}"
+
     @field_validator("clock")
     @classmethod
     def _clock_is_system_or_iso(cls, value: str) -> str:
         if value != "system":
-            from case_reviews.clock import parse_fixed_clock
-
             parse_fixed_clock(value)  # raises ValueError naming what is wrong
         return value
 
     @field_validator("mail_url")
     @classmethod
     def _mail_url_is_usable(cls, value: SecretStr) -> SecretStr:
-        from notifications.mailer import check_mail_url
-
         check_mail_url("mail_url", value.get_secret_value())
         return value
 

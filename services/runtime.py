@@ -15,9 +15,9 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy.orm import Session, sessionmaker
 
-from case_reviews.clock import Clock, clock_from_setting, today
-from case_reviews.config import Settings, get_settings
-from case_reviews.deadlines import DeadlineEngine, load_rule_packs
+from core.clock import Clock, clock_from_setting, today
+from core.config import Settings, get_settings
+from core.deadlines import DeadlineEngine, load_rule_packs
 from models.db import get_engine, session_factory
 from models.migrate import alembic_config
 from notifications.mailer import AppriseMailer, Mailer

@@ -1,0 +1,109 @@
+"""Exports of the combined timeline: CSV for reviewers' spreadsheets, an HTML page for the
+learning event, and markdown for the run's Prefect artifact (pseudonymised text only)."""
+
+from __future__ import annotations
+
+import csv
+import html
+import io
+
+from models.combined_timeline import CSV_COLUMNS, CombinedEntry, CombinedTimeline
+from models.timeline import SIGNIFICANCE_QUESTIONS
+from notifications.render import render_page
+
+
+def _row(entry: CombinedEntry) -> dict[str, str]:
+    event = entry.event
+    return {
+        "group": str(entry.group),
+        "date": event.date.label,
+        "agency": entry.agency,
+        "what_happened": event.what_happened,
+        "risk": event.risk,
+        "response": event.response,
+        "partnership": event.partnership,
+        "learning": event.learning,
+        "practitioner_role": event.practitioner_role,
+        "significance": ", ".join(event.significance),
+        "flags": "; ".join(entry.flags),
+    }
+
+
+_FORMULA_START = frozenset("=+-@\t\r")
+
+
+def _spreadsheet_safe(text: str) -> str:
+    # Reviewers open the export in Excel, which runs a cell starting "=", "+", "-" or "@" as a
+    # formula; agency text must stay text, so such a cell gets a leading apostrophe.
+    return "'" + text if text[:1] in _FORMULA_START else text
+
+
+def to_csv(combined: CombinedTimeline) -> str:
+    """The combined timeline as CSV text, one row per entry, columns as in ``CSV_COLUMNS``.
+
+    Dates are in one spelling ('2025-03-14', 'c. 2025-03'); flags are joined with '; '. A cell
+    that Excel would take for a formula is prefixed with an apostrophe.
+    """
+    out = io.StringIO(newline="")
+    writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS)
+    writer.writeheader()
+    for entry in combined.entries:
+        writer.writerow({k: _spreadsheet_safe(v) for k, v in _row(entry).items()})
+    return out.getvalue()
+
+
+def to_html(combined: CombinedTimeline) -> str:
+    """A standalone page for the learning event: conflicts first, then the table, same-day groups
+    boxed together and flagged rows highlighted. Every agency-written value is HTML-escaped."""
+    runs: list[list[CombinedEntry]] = []
+    for entry in combined.entries:
+        if runs and runs[-1][0].group == entry.group:
+            runs[-1].append(entry)
+        else:
+            runs.append([entry])
+    return render_page(
+        "combined_timeline.html.j2", combined=combined, runs=runs, questions=SIGNIFICANCE_QUESTIONS
+    )
+
+
+def _markdown_cell(text: str) -> str:
+    # A pipe would end the cell and a newline the row; markup in agency text must stay text.
+    escaped = html.escape(text, quote=False).replace("\\", "\\\\").replace("|", "\\|")
+    return " ".join(escaped.split())
+
+
+def to_markdown(combined: CombinedTimeline) -> str:
+    """The combined timeline as markdown for a Prefect artifact: a heading with the reference and
+    pseudonym, the conflicts as a list, then one table row per entry (pipes and markup escaped)."""
+    lines = [
+        f"## Significant events timeline: {_markdown_cell(combined.reference)} "
+        f"({_markdown_cell(combined.pseudonym)})",
+        "",
+        f"{len(combined.entries)} events from {len(combined.agencies)} agencies "
+        f"({_markdown_cell(', '.join(combined.agencies))}).",
+        "",
+    ]
+    if combined.conflicts:
+        lines.append("**For the reviewers to reconcile:**")
+        lines.append("")
+        lines.extend(f"- {_markdown_cell(c)}" for c in combined.conflicts)
+        lines.append("")
+    headings = [
+        "Group",
+        "Date",
+        "Agency",
+        "What happened",
+        "Risk",
+        "Response",
+        "Partnership",
+        "Learning",
+        "Practitioner role",
+        "Significance",
+        "Flags",
+    ]
+    lines.append("| " + " | ".join(headings) + " |")
+    lines.append("|" + "---|" * len(headings))
+    for entry in combined.entries:
+        row = _row(entry)
+        lines.append("| " + " | ".join(_markdown_cell(row[c]) for c in CSV_COLUMNS) + " |")
+    return "\n".join(lines) + "\n"

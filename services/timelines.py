@@ -1,0 +1,191 @@
+"""Agency timelines: submissions and the self-resuming gate (links are :mod:`services.links`;
+the combined timeline is :func:`models.store.combined_timeline`).
+
+The portal, the CLI (``reviews timeline submit``) and the simulation all submit through
+:func:`submit_timeline`, so an agency and the business manager take the same path.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from uuid import UUID
+
+from prefect import get_client
+from prefect.flow_runs import resume_flow_run
+from sqlalchemy.orm import Session
+
+from core.names import AgencyDuty, Gate, agency_obligation_key, review_key
+from models import store
+from models.orm import Review
+from models.timeline import (
+    TimelineEvent,
+    TimelineRejected,
+    check_identity,
+    events_to_rows,
+)
+from services.links import timeline_due
+from services.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+
+class SubmissionRefused(ValueError):
+    """The submission cannot be taken (deadline passed for a replacement, review moved on)."""
+
+
+@dataclass(frozen=True)
+class SubmissionResult:
+    reference: str
+    agency: str
+    version: int
+    events: int
+    all_submitted: bool
+    gate_resumed: bool
+
+
+def submit_timeline(
+    rt: Runtime,
+    *,
+    reference: str,
+    agency_name: str,
+    events: list[TimelineEvent],
+    submitted_by: str,
+    source: str,
+) -> SubmissionResult:
+    """Store a new version of an agency's timeline (earlier versions kept), meet its
+    obligation, and audit it, all in one transaction; then, if every requested agency has now
+    submitted, resume the review's timelines gate by itself.
+
+    Raises :class:`TimelineRejected` (identity in free text; nothing stored) or
+    :class:`SubmissionRefused` (a replacement after the deadline, or the review has moved on).
+    """
+    with rt.sessions.begin() as session:
+        review = store.get_review(session, reference)
+        agency = store.find_agency(session, review.board_id, agency_name)
+        involved = {a.id for a in store.involved_agencies(session, review.id)}
+        if agency is None or agency.id not in involved:
+            raise store.NotFound(f"{agency_name!r} is not an agency on {reference}")
+        if not collecting_timelines(session, review):
+            raise SubmissionRefused(f"{reference} is not collecting timelines now")
+        problems = check_identity(
+            events, store.known_identity(session, review.id), pseudonym=review.pseudonym
+        )
+        if problems:
+            raise TimelineRejected(problems)
+        earlier = store.timeline_submissions(session, review.id, agency.id)
+        due = timeline_due(session, review, agency)
+        if earlier and due is not None and rt.today() > due:
+            raise SubmissionRefused(
+                f"the deadline ({due.isoformat()}) has passed: a submitted timeline can no "
+                "longer be replaced; contact the business manager"
+            )
+        version = len(earlier) + 1
+        store.add_timeline_submission(
+            session,
+            review_id=review.id,
+            agency_id=agency.id,
+            version=version,
+            submitted_at=rt.now(),
+            submitted_by=submitted_by,
+            source=source,
+            events=events_to_rows(events),
+        )
+        store.meet_obligation(
+            session,
+            key=agency_obligation_key(reference, AgencyDuty.TIMELINE, agency.name),
+            on_date=rt.today(),
+        )
+        store.record_audit(
+            session,
+            review_id=review.id,
+            actor=submitted_by,
+            action="timeline_submitted",
+            detail={
+                "agency": agency.name,
+                "version": version,
+                "events": len(events),
+                "source": source,
+            },
+            at=rt.now(),
+        )
+        session.flush()
+        submitted = set(store.latest_timeline_submissions(session, review.id))
+        all_in = involved <= submitted
+        run_id = review.flow_run_id
+        waiting = review.waiting_at
+    resumed = False
+    if all_in and run_id is not None and waiting == Gate.TIMELINES_COMPLETE:
+        resumed = _resume_timelines_gate(rt, reference, UUID(run_id))
+    return SubmissionResult(reference, agency.name, version, len(events), all_in, resumed)
+
+
+def resume_complete_timeline_gates(rt: Runtime) -> list[str]:
+    """Resume every timelines gate whose agencies have all submitted but which still waits
+    (the last submission came while the flow was on its way to the gate). The sweep calls
+    this. Returns the references resumed."""
+    with rt.sessions() as session:
+        waiting = [
+            (review.reference, review.flow_run_id)
+            for review in store.reviews_waiting_at(session, Gate.TIMELINES_COMPLETE)
+            if review.flow_run_id is not None and not store.outstanding_agencies(session, review.id)
+        ]
+    return [
+        reference
+        for reference, run_id in waiting
+        if run_id is not None and _resume_timelines_gate(rt, reference, UUID(run_id))
+    ]
+
+
+def _resume_timelines_gate(rt: Runtime, reference: str, run_id: UUID) -> bool:
+    """Answer the timelines gate for the business manager once every timeline is in.
+
+    The learning event is proposed ten working days on; the business manager can move it.
+    A failure (Prefect down, or someone resumed first) leaves the gate for the business
+    manager to answer in the UI: the submission itself is already stored.
+    """
+    learning_event = rt.deadlines.calendar.add_working_days(rt.today(), 10)
+    try:
+        with get_client(sync_client=True) as client:
+            state = client.read_flow_run(run_id).state
+        if state is None or not state.is_paused():
+            return False  # already resumed (or not yet suspended): nothing to do now
+        resume_flow_run(
+            run_id,
+            run_input={
+                "proceed_without": [],
+                "reason": "",
+                "learning_event_on": learning_event.isoformat(),
+                "recorded_by": "case-reviews (every timeline received)",
+            },
+        )
+    except Exception as exc:
+        log.warning("%s: every timeline is in but the gate was not resumed: %s", reference, exc)
+        return False
+    with rt.sessions.begin() as session:
+        review = store.get_review(session, reference)
+        store.record_audit(
+            session,
+            review_id=review.id,
+            actor="case-reviews",
+            action="timelines_gate_resumed",
+            detail={"learning_event_on": learning_event.isoformat()},
+            at=rt.now(),
+            key=review_key(reference, "timelines_gate_resumed"),
+        )
+    return True
+
+
+def collecting_timelines(session: Session, review: Review) -> bool:
+    """Timelines were requested and have not been merged yet."""
+    events = store.review_events(session, review.id)
+    return "timelines_requested" in events and "timelines_merged" not in events
+
+
+__all__ = [
+    "SubmissionRefused",
+    "SubmissionResult",
+    "collecting_timelines",
+    "resume_complete_timeline_gates",
+    "submit_timeline",
+]

@@ -1,0 +1,106 @@
+"""The preamble every stage and gate task shares, written once: :func:`review_step`.
+
+It opens one transaction on the review, so a stage's records and the messages it queues are
+stored together or not at all, and after the commit it delivers what the step queued (failures
+stay queued for the sweep to retry). Everything written through a :class:`Step` is keyed, so a
+replay after a resume, a retry or a restarted process repeats nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from core.names import message_key, stage_key
+from models import store
+from models.orm import Board, Review
+from notifications.outbox import deliver_pending, queue_message
+from notifications.render import render
+from services.runtime import Runtime, runtime
+
+
+@dataclass
+class Step:
+    """One task's work on one review, inside its transaction."""
+
+    rt: Runtime
+    session: Session
+    review: Review
+    mailed: bool = field(default=False, init=False)
+
+    @property
+    def reference(self) -> str:
+        return self.review.reference
+
+    @property
+    def board(self) -> Board:
+        return self.session.get_one(Board, self.review.board_id)
+
+    def today(self) -> date:
+        return self.rt.today()
+
+    def email(self, kind: str, *, recipient: str, key: str, **context: Any) -> bool:
+        """Render and queue one message under ``{reference}:{key}:{recipient}`` (once only).
+
+        The rendered text is checked against the subject's identity before it is queued; it is
+        delivered when the step's transaction has committed.
+        """
+        self.mailed = True
+        review = self.review
+        email = render(
+            kind,
+            board_name=self.board.name,
+            reference=review.reference,
+            pseudonym=review.pseudonym,
+            **context,
+        )
+        return queue_message(
+            self.session,
+            key=message_key(review.reference, key, recipient),
+            review_id=review.id,
+            kind=kind,
+            recipient=recipient,
+            email=email,
+            now=self.rt.now(),
+            identity=store.known_identity(self.session, review.id),
+        )
+
+    def complete(self, stage: str, detail: dict[str, Any] | None = None) -> None:
+        """Record that ``stage`` is done (once: keyed by review and stage)."""
+        store.record_audit(
+            self.session,
+            review_id=self.review.id,
+            actor="case-reviews",
+            action="stage_completed",
+            detail={"stage": stage, **(detail or {})},
+            at=self.rt.now(),
+            key=stage_key(self.review.reference, stage),
+        )
+
+    def audit(self, action: str, detail: dict[str, Any], *, actor: str, key: str) -> None:
+        """Append one keyed audit record for this review (once)."""
+        store.record_audit(
+            self.session,
+            review_id=self.review.id,
+            actor=actor,
+            action=action,
+            detail=detail,
+            at=self.rt.now(),
+            key=key,
+        )
+
+
+@contextmanager
+def review_step(reference: str) -> Iterator[Step]:
+    """One transaction on review ``reference``; deliver what it queued once committed."""
+    rt = runtime()
+    with rt.sessions.begin() as session:
+        step = Step(rt, session, store.get_review(session, reference))
+        yield step
+    if step.mailed:
+        deliver_pending(rt.sessions, rt.mailer, rt.now, review_id=step.review.id)
