@@ -7,7 +7,7 @@ import json
 import os
 from datetime import date, datetime, time
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
 import yaml
@@ -21,6 +21,7 @@ from models.schemas import BoardIn, ReferralIn
 from models.timeline import TimelineRejected, parse_timeline_file
 from notifications.exports import to_csv, to_html
 from services.links import portal_link, timeline_due
+from services.referrals import record_referral
 from services.runtime import Runtime, SchemaNotReady, runtime
 
 app = typer.Typer(help="Statutory case reviews, run as Prefect flows.", no_args_is_help=True)
@@ -36,6 +37,7 @@ app.add_typer(referral_app, name="referral")
 app.add_typer(timeline_app, name="timeline")
 
 INPUT_ERROR = 2
+Model = TypeVar("Model", bound=BaseModel)
 
 
 def fail(message: str, code: int = INPUT_ERROR) -> NoReturn:
@@ -91,6 +93,14 @@ def read_data_file(path: Path) -> Any:
         fail(f"{path}: is not valid {'JSON' if path.suffix.lower() == '.json' else 'YAML'}: {exc}")
 
 
+def read_model(model: type[Model], file: Path) -> Model:
+    """Validate a YAML or JSON file as ``model``; fail with one line per field if it is not."""
+    try:
+        return model.model_validate(read_data_file(file))
+    except ValidationError as exc:
+        fail("\n".join(validation_lines(exc)))
+
+
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Create or migrate the case store to the newest schema."""
@@ -131,10 +141,7 @@ def deadlines(
 def board_load(file: Path) -> None:
     """Load (or update) the board and its agency directory from YAML or JSON."""
     rt = _ready()
-    try:
-        board_in = BoardIn.model_validate(read_data_file(file))
-    except ValidationError as exc:
-        fail("\n".join(validation_lines(exc)))
+    board_in = read_model(BoardIn, file)
     with rt.sessions.begin() as session:
         board = store.load_board(session, board_in)
         store.record_audit(
@@ -170,21 +177,11 @@ def agencies_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> N
 def referral_add(file: Path) -> None:
     """Validate and store a referral; prints the review reference it was given."""
     rt = _ready()
-    try:
-        referral = ReferralIn.model_validate(read_data_file(file))
-    except ValidationError as exc:
-        fail("\n".join(validation_lines(exc)))
+    referral = read_model(ReferralIn, file)
     try:
         with rt.sessions.begin() as session:
             board = store.get_board(session)
-            review = store.add_referral(
-                session,
-                referral,
-                board_id=board.id,
-                actor=rt.settings.operator,
-                now=rt.now(),
-                deadlines=rt.deadlines,
-            )
+            review = record_referral(rt, session, referral, board_id=board.id)
     except store.InputRejected as exc:
         fail(str(exc))
     except store.DuplicateReferral as exc:

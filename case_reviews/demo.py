@@ -34,7 +34,6 @@ from prefect import get_client
 from prefect.exceptions import ObjectNotFound
 from prefect.settings import PREFECT_API_URL, temporary_settings
 from pydantic import SecretStr
-from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
 from case_reviews.examples import BOARD, referral_file
@@ -44,10 +43,10 @@ from deployments import driver
 from deployments.serve import REVIEW_DEPLOYMENT
 from models import store
 from models.migrate import upgrade
-from models.orm import Review
 from models.schemas import BoardIn, ReferralIn
 from notifications.smtp_catcher import SmtpCatcher
 from portal.server import PortalServer
+from services.referrals import record_referral
 from services.runtime import Runtime, runtime, use_runtime
 
 EXAMPLE_REFERRAL = referral_file("scr-child-t")
@@ -263,21 +262,10 @@ def _example_review(rt: Runtime) -> str:
     try:
         with rt.sessions.begin() as session:
             board = store.load_board(session, board_in)
-            existing = session.scalar(
-                select(Review.reference)
-                .where(Review.pseudonym == referral.pseudonym)
-                .order_by(Review.id)
-            )
+            existing = store.find_review_reference(session, pseudonym=referral.pseudonym)
             if existing is not None:
                 return existing
-            review = store.add_referral(
-                session,
-                referral,
-                board_id=board.id,
-                actor=rt.settings.operator,
-                now=rt.now(),
-                deadlines=rt.deadlines,
-            )
+            review = record_referral(rt, session, referral, board_id=board.id)
             return review.reference
     except store.InputRejected as exc:
         raise DemoError(f"the example referral {EXAMPLE_REFERRAL} was refused: {exc}") from exc

@@ -8,6 +8,12 @@ not a key that silently matches nothing.
 from __future__ import annotations
 
 import enum
+from functools import cache
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict
 
 
 class Stage(enum.StrEnum):
@@ -47,6 +53,26 @@ class Gate(enum.StrEnum):
     def suspend_key(self, attempt: int) -> str:
         """The stable Prefect key of this gate's ``attempt``-th ask (lowercase, digits, dashes)."""
         return f"{self.value.replace('_', '-')}-{attempt}"
+
+
+class GateSpec(BaseModel):
+    """What a gate is (``core/gates.yaml``): the stage it closes, its question, who answers."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: Gate
+    stage: Stage
+    title: str
+    question: str
+    actor: Literal["chair", "business_manager"]
+    milestones: tuple[str, ...] = ()
+
+
+@cache
+def gate_specs() -> dict[Gate, GateSpec]:
+    """Every gate's spec, read once from ``core/gates.yaml``."""
+    raw = yaml.safe_load(Path(__file__).with_name("gates.yaml").read_text(encoding="utf-8"))
+    return {Gate(name): GateSpec(name=name, **spec) for name, spec in raw.items()}
 
 
 class OutboxStatus(enum.StrEnum):

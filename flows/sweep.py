@@ -6,16 +6,10 @@ on a flow sleeping for weeks or on a process staying up.
 
 from __future__ import annotations
 
-from prefect import flow, get_run_logger, task
+from prefect import flow, get_run_logger
 
-from services.runtime import runtime
-from services.sweep import SweepReport, run_sweep
-
-
-@task
-def sweep_once() -> SweepReport:
-    """One sweep over the case store (see :func:`services.sweep.run_sweep`)."""
-    return run_sweep(runtime())
+from services.sweep import SweepReport
+from tasks.sweep import sweep_once
 
 
 @flow(name="sweep", log_prints=False, persist_result=False)

@@ -17,7 +17,7 @@ from datetime import date
 
 from pydantic import BaseModel, ConfigDict
 
-from models.timeline import EventDate, TimelineEvent
+from models.timeline import FREE_TEXT, EventDate, TimelineEvent
 
 # Two same-day accounts sharing this share of their significant words probably describe one event.
 SIMILAR_ACCOUNTS = 0.4
@@ -56,19 +56,7 @@ _COMMON_WORDS = frozenset(
 )
 _WORD = re.compile(r"[^\W\d_]{4,}")
 
-CSV_COLUMNS: tuple[str, ...] = (
-    "group",
-    "date",
-    "agency",
-    "what_happened",
-    "risk",
-    "response",
-    "partnership",
-    "learning",
-    "practitioner_role",
-    "significance",
-    "flags",
-)
+CSV_COLUMNS: tuple[str, ...] = ("group", "date", "agency", *FREE_TEXT, "significance", "flags")
 
 
 class AgencyTimeline(BaseModel):

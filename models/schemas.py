@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
@@ -39,6 +39,11 @@ def _nhs_number(value: str) -> str:
 
 Email = Annotated[str, AfterValidator(_email)]
 NonEmpty = Annotated[str, Field(min_length=1), AfterValidator(str.strip)]
+
+
+def fields_of(row: object, model: type[BaseModel]) -> dict[str, Any]:
+    """The attributes of ``row`` that ``model`` has fields for (an ORM row into a view)."""
+    return {name: getattr(row, name) for name in model.model_fields if hasattr(row, name)}
 
 
 class _In(BaseModel):
@@ -89,7 +94,7 @@ class ParallelProceedingsIn(_In):
 
 
 class ReferralIn(_In):
-    """A referral as the business manager records it (PROCESS.md stage 1)."""
+    """A referral as the business manager records it (Wirral framework Appendix A)."""
 
     regime: Regime
     pseudonym: Annotated[str, Field(min_length=1, max_length=60)]

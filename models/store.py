@@ -43,6 +43,7 @@ from models.schemas import (
     ReferralIn,
     ReferralView,
     ReviewStatusView,
+    fields_of,
 )
 from models.timeline import parse_rows
 
@@ -218,10 +219,9 @@ def add_referral(
             referrer_email=referral.referrer.email,
             notified_on=referral.notified_on,
             incident_date=referral.incident_date,
-            harm=referral.harm,
-            abuse_or_neglect=referral.abuse_or_neglect,
-            interagency_concerns=referral.interagency_concerns,
-            summary=referral.summary,
+            **referral.model_dump(
+                include={"harm", "abuse_or_neglect", "interagency_concerns", "summary"}
+            ),
             criminal_investigation=proceedings.criminal_investigation,
             court_proceedings=proceedings.court,
             inquest=proceedings.inquest,
@@ -276,26 +276,14 @@ def involved_agencies(session: Session, review_id: int) -> list[Agency]:
 def referral_view(session: Session, reference: str) -> ReferralView:
     """The pseudonymised referral (no identity, no referrer name)."""
     review = get_review(session, reference)
-    referral = session.scalars(select(Referral).where(Referral.review_id == review.id)).one()
-    referring = session.get_one(Agency, referral.referring_agency_id)
-    return ReferralView(
-        reference=review.reference,
-        regime=review.regime,
-        pseudonym=review.pseudonym,
-        stage=review.stage,
-        status=review.status.value,
-        referring_agency=referring.name,
-        notified_on=referral.notified_on,
-        incident_date=referral.incident_date,
-        harm=referral.harm,
-        abuse_or_neglect=referral.abuse_or_neglect,
-        interagency_concerns=referral.interagency_concerns,
-        agencies_involved=[a.name for a in involved_agencies(session, review.id)],
-        summary=referral.summary,
-        criminal_investigation=referral.criminal_investigation,
-        court_proceedings=referral.court_proceedings,
-        inquest=referral.inquest,
-        parallel_notes=referral.parallel_notes,
+    referral = get_referral(session, review.id)
+    return ReferralView.model_validate(
+        fields_of(review, ReferralView)
+        | fields_of(referral, ReferralView)
+        | {
+            "referring_agency": session.get_one(Agency, referral.referring_agency_id).name,
+            "agencies_involved": [a.name for a in involved_agencies(session, review.id)],
+        }
     )
 
 

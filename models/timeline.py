@@ -1,4 +1,4 @@
-"""An agency's timeline of significant practice events (PROCESS.md stage 6; Wirral Appendix I).
+"""An agency's timeline of significant practice events (Wirral framework Appendix I).
 
 Each agency returns only the events that matter, one per row: when (``date``), what happened, how
 risk presented, the agency's response, the multi-agency considerations, the learning opportunity,
@@ -41,16 +41,17 @@ SIGNIFICANCE_QUESTIONS: dict[str, str] = {
 }
 
 # The file's columns, in the order the template gives them.
-COLUMNS: tuple[str, ...] = (
-    "date",
+FREE_TEXT: tuple[str, ...] = (
     "what_happened",
     "risk",
     "response",
     "partnership",
     "learning",
     "practitioner_role",
-    "significance",
 )
+"""The columns an agency writes in its own words."""
+
+COLUMNS: tuple[str, ...] = ("date", *FREE_TEXT, "significance")
 
 DATE_HELP = "use YYYY-MM-DD, YYYY-MM or c. YYYY-MM-DD"
 
@@ -470,16 +471,6 @@ def parse_timeline_file(filename: str, data: bytes) -> list[TimelineEvent]:
     return _parse(header, rows, first_row=2, problems=[])
 
 
-_FREE_TEXT = (
-    "what_happened",
-    "risk",
-    "response",
-    "partnership",
-    "learning",
-    "practitioner_role",
-)
-
-
 def check_identity(
     events: Sequence[TimelineEvent],
     identity: KnownIdentity,
@@ -494,7 +485,7 @@ def check_identity(
     """
     problems: list[RowProblem] = []
     for offset, event in enumerate(events):
-        for column in _FREE_TEXT:
+        for column in FREE_TEXT:
             leaks = TextIndex(getattr(event, column)).leaks(identity)
             if not leaks:
                 continue
@@ -583,21 +574,17 @@ def template_xlsx() -> bytes:
     return out.getvalue()
 
 
+def free_text(event: TimelineEvent) -> dict[str, str]:
+    """The event's free-text cells, by column."""
+    return {column: getattr(event, column) for column in FREE_TEXT}
+
+
 def events_to_rows(events: Iterable[TimelineEvent]) -> list[dict[str, str]]:
     """The events as file rows (column -> text), the inverse of :func:`parse_rows`.
 
     The date keeps the agency's spelling; significance ids are joined with ', '.
     """
     return [
-        {
-            "date": event.date.text,
-            "what_happened": event.what_happened,
-            "risk": event.risk,
-            "response": event.response,
-            "partnership": event.partnership,
-            "learning": event.learning,
-            "practitioner_role": event.practitioner_role,
-            "significance": ", ".join(event.significance),
-        }
+        {"date": event.date.text, **free_text(event), "significance": ", ".join(event.significance)}
         for event in events
     ]

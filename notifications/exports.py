@@ -8,7 +8,7 @@ import html
 import io
 
 from models.combined_timeline import CSV_COLUMNS, CombinedEntry, CombinedTimeline
-from models.timeline import SIGNIFICANCE_QUESTIONS
+from models.timeline import SIGNIFICANCE_QUESTIONS, free_text
 from notifications.render import render_page
 
 
@@ -18,12 +18,7 @@ def _row(entry: CombinedEntry) -> dict[str, str]:
         "group": str(entry.group),
         "date": event.date.label,
         "agency": entry.agency,
-        "what_happened": event.what_happened,
-        "risk": event.risk,
-        "response": event.response,
-        "partnership": event.partnership,
-        "learning": event.learning,
-        "practitioner_role": event.practitioner_role,
+        **free_text(event),
         "significance": ", ".join(event.significance),
         "flags": "; ".join(entry.flags),
     }

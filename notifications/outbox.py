@@ -20,6 +20,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from core.names import OutboxStatus
 from models.identity_guard import KnownIdentity, TextIndex
 from models.orm import OutboxMessage
 from notifications.mailer import DeliveryFailed, Mailer, OutgoingMessage
@@ -81,7 +82,7 @@ def queue_message(
             subject=email.subject,
             body_text=email.text,
             body_html=email.html,
-            status="pending",
+            status=OutboxStatus.PENDING,
             attempts=0,
             next_attempt_at=now,
             created_at=now,
@@ -98,12 +99,12 @@ def _claim(sessions: sessionmaker[Session], row_id: int, now: datetime) -> bool:
             .where(
                 OutboxMessage.id == row_id,
                 or_(
-                    OutboxMessage.status == "pending",
-                    (OutboxMessage.status == "sending")
+                    OutboxMessage.status == OutboxStatus.PENDING,
+                    (OutboxMessage.status == OutboxStatus.SENDING)
                     & (OutboxMessage.claimed_at < now - STALE_CLAIM),
                 ),
             )
-            .values(status="sending", claimed_at=now)
+            .values(status=OutboxStatus.SENDING, claimed_at=now)
         )
         return bool(getattr(claimed, "rowcount", 0))
 
@@ -121,8 +122,9 @@ def deliver_pending(
     with sessions() as session:
         query = select(OutboxMessage.id).where(
             or_(
-                (OutboxMessage.status == "pending") & (OutboxMessage.next_attempt_at <= moment),
-                (OutboxMessage.status == "sending")
+                (OutboxMessage.status == OutboxStatus.PENDING)
+                & (OutboxMessage.next_attempt_at <= moment),
+                (OutboxMessage.status == OutboxStatus.SENDING)
                 & (OutboxMessage.claimed_at < moment - STALE_CLAIM),
             )
         )
@@ -145,7 +147,7 @@ def deliver_pending(
             with sessions.begin() as session:
                 row = session.get_one(OutboxMessage, row_id)
                 row.attempts += 1
-                row.status = "pending"
+                row.status = OutboxStatus.PENDING
                 row.last_error = str(exc)
                 row.next_attempt_at = now() + BACKOFF[min(row.attempts, len(BACKOFF)) - 1]
                 row.claimed_at = None
@@ -154,11 +156,11 @@ def deliver_pending(
         with sessions.begin() as session:
             row = session.get_one(OutboxMessage, row_id)
             row.attempts += 1
-            row.status = "sent"
+            row.status = OutboxStatus.SENT
             row.sent_at = now()
             row.last_error = None
     with sessions() as session:
-        pending_query = select(OutboxMessage.id).where(OutboxMessage.status != "sent")
+        pending_query = select(OutboxMessage.id).where(OutboxMessage.status != OutboxStatus.SENT)
         if review_id is not None:
             pending_query = pending_query.where(OutboxMessage.review_id == review_id)
         pending = len(list(session.scalars(pending_query)))

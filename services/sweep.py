@@ -12,6 +12,7 @@ Running it twice in a day sends nothing new.
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import date
 
 from pydantic import BaseModel
@@ -58,7 +59,5 @@ def run_sweep(rt: Runtime) -> SweepReport:
         reminders_queued=queued,
         rounds_recorded=rounds,
         digest_queued=digest,
-        sent=report.sent,
-        failed=report.failed,
-        pending=report.pending,
+        **asdict(report),
     )

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from models import store
 from models.orm import Board, Referral, Review
+from models.schemas import fields_of
 from services.runtime import Runtime
 
 
@@ -59,18 +60,14 @@ def case_summary(session: Session, rt: Runtime, review: Review) -> CaseSummary:
         if flag
     ]
     return CaseSummary(
+        **fields_of(referral, CaseSummary),
         reference=review.reference,
         regime=review.regime.value,
         pseudonym=review.pseudonym,
         board_name=board.name,
-        summary=referral.summary,
-        harm=referral.harm,
-        abuse_or_neglect=referral.abuse_or_neglect,
-        interagency_concerns=referral.interagency_concerns,
         criteria_met=statutory_criteria_met(referral),
         agencies=[a.name for a in store.involved_agencies(session, review.id)],
         parallel_proceedings=parallel,
-        notified_on=referral.notified_on,
         has_panel_notification="panel_notification" in milestones,
         has_panel_copy="panel_copy" in milestones,
     )

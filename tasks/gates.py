@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import re
 from datetime import date, timedelta
-from typing import Literal
 
 from prefect import task
 from prefect.runtime import flow_run
@@ -19,7 +18,7 @@ from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from core.deadlines import DeadlineEngine
-from core.names import Gate, Stage, gate_key
+from core.names import Gate, gate_key, gate_specs
 from models import store
 from models.answers import GateAnswer, GateFacts
 from models.identity_guard import identity_leaks
@@ -30,108 +29,6 @@ from tasks.common import case_summary
 from tasks.context import review_step
 
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
-
-
-class GateSpec(BaseModel):
-    name: Gate
-    stage: Stage
-    title: str
-    question: str
-    actor: Literal["chair", "business_manager"]
-    milestones: tuple[str, ...] = ()
-
-
-GATES: dict[Gate, GateSpec] = {
-    spec.name: spec
-    for spec in (
-        GateSpec(
-            name=Gate.COMMITTEE_RECOMMENDATION,
-            stage=Stage.COMMITTEE_RECOMMENDATION,
-            title="Committee recommendation",
-            question="Record the review committee's recommendation to the chair, having applied "
-            "the criteria and the decision-making matrix.",
-            actor="business_manager",
-            milestones=("chair_decision", "rapid_review"),
-        ),
-        GateSpec(
-            name=Gate.CHAIR_DECISION,
-            stage=Stage.CHAIR_DECISION,
-            title="Chair's decision",
-            question="Decide whether to initiate a review and by which route; give the rationale "
-            "the referrer will receive and, for a full review, the lead reviewer(s).",
-            actor="chair",
-            milestones=("chair_decision", "rapid_review", "panel_notification"),
-        ),
-        GateSpec(
-            name=Gate.REVIEWER_APPOINTMENT,
-            stage=Stage.REVIEWER_APPOINTMENT,
-            title="Reviewer appointment",
-            question="Confirm the lead reviewer(s) and that they are independent of the case.",
-            actor="chair",
-            milestones=("review_completion",),
-        ),
-        GateSpec(
-            name=Gate.TIMELINES_COMPLETE,
-            stage=Stage.TIMELINES_MERGED,
-            title="Agency timelines",
-            question="Every agency's timeline resumes this gate by itself when the last one "
-            "arrives. To go on without some, list them with a reason, and set the date of the "
-            "learning event.",
-            actor="business_manager",
-            milestones=("timeline_return", "review_completion"),
-        ),
-        GateSpec(
-            name=Gate.LEARNING_EVENT,
-            stage=Stage.LEARNING_EVENT,
-            title="Learning event held",
-            question="Record the learning event and set the date of the recall session.",
-            actor="business_manager",
-            milestones=("review_completion",),
-        ),
-        GateSpec(
-            name=Gate.RECALL_SESSION,
-            stage=Stage.RECALL_SESSION,
-            title="Recall session held",
-            question="Record that practitioners tested and corrected the draft findings.",
-            actor="business_manager",
-            milestones=("review_completion",),
-        ),
-        GateSpec(
-            name=Gate.FINAL_REPORT,
-            stage=Stage.FINAL_REPORT,
-            title="Final report approval",
-            question="Approve the final report (overview report and learning summary) presented "
-            "to the board. Approval starts the four-week action plan sign-off clock.",
-            actor="chair",
-            milestones=("review_completion",),
-        ),
-        GateSpec(
-            name=Gate.ACTION_PLAN_SIGNOFF,
-            stage=Stage.ACTION_PLAN_SIGNOFF,
-            title="Action plan sign-off",
-            question="Record that member agencies signed off the action plan, or override "
-            "with a reason.",
-            actor="business_manager",
-            milestones=("action_plan_signoff",),
-        ),
-        GateSpec(
-            name=Gate.PUBLICATION,
-            stage=Stage.PUBLICATION,
-            title="Publication",
-            question="Set the publication date of the anonymised report, or decide not to "
-            "publish and give the reasons the national panel will be told.",
-            actor="chair",
-        ),
-        GateSpec(
-            name=Gate.MONITORING,
-            stage=Stage.MONITORING,
-            title="Close the review",
-            question="Confirm every action is complete and its impact evaluated.",
-            actor="business_manager",
-            milestones=("action_progress",),
-        ),
-    )
-}
 
 
 class GatePrompt(BaseModel):
@@ -149,7 +46,7 @@ def _yes(flag: bool) -> str:
 def open_gate(reference: str, gate: Gate, attempt: int, refusals: list[str]) -> GatePrompt:
     """Mark the review as waiting at ``gate``, email the person who must act (once per
     attempt) with the link to the run, and build the form's markdown description."""
-    spec = GATES[gate]
+    spec = gate_specs()[gate]
     with review_step(reference) as step:
         rt, session, review = step.rt, step.session, step.review
         review.stage = spec.stage

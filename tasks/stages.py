@@ -8,7 +8,9 @@ key, stage key), so a replay after a resume, a retry or a restarted process repe
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
+from typing import Any
 
 from prefect import get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
@@ -16,19 +18,7 @@ from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from core.names import AgencyDuty, Stage, obligation_key, review_key
-from models import store
-from models.answers import (
-    ActionPlanSignedOff,
-    ChairDecision,
-    CommitteeRecommendation,
-    FinalReportApproved,
-    LearningEventHeld,
-    PublicationDecision,
-    RecallSessionHeld,
-    ReviewClosed,
-    ReviewerAppointment,
-    TimelinesComplete,
-)
+from models import answers, store
 from models.orm import Agency, ObligationStatus, Review, ReviewStatus
 from notifications.exports import to_markdown
 from services.links import portal_link
@@ -80,12 +70,24 @@ def required_due(session: Session, review: Review, milestone: str) -> date:
     return due
 
 
-def _owe_per_agency(
-    step: Step, *, duty: AgencyDuty, milestone: str, description: str, owed_to: str, due: date
-) -> list[Agency]:
-    """Open one obligation per involved agency (keyed by review, duty and agency, so a replay
-    opens none twice); returns the agencies."""
-    return store.owe_per_agency(
+def _ask_each_agency(
+    step: Step,
+    *,
+    duty: AgencyDuty,
+    milestone: str,
+    description: str,
+    owed_to: str,
+    due: date,
+    kind: str,
+    per_agency: Callable[[Agency], dict[str, Any]] = lambda _agency: {},
+    **context: Any,
+) -> int:
+    """Open one obligation per involved agency (keyed by review, duty and agency) and send each
+    its ``kind`` request (keyed by kind and agency), so a replay does neither twice. An agency
+    with no contact email is written to through the business manager. Returns messages queued."""
+    fallback = step.board.business_manager_email
+    queued = 0
+    for agency in store.owe_per_agency(
         step.session,
         review=step.review,
         duty=duty,
@@ -94,7 +96,17 @@ def _owe_per_agency(
         owed_to=owed_to,
         due_on=due,
         now=step.rt.now(),
-    )
+    ):
+        queued += step.email(
+            kind,
+            recipient=agency.contact_email or fallback,
+            key=f"{kind}:{agency.name}",
+            agency_name=agency.name,
+            due=due,
+            **context,
+            **per_agency(agency),
+        )
+    return queued
 
 
 def _log(reference: str, message: str) -> None:
@@ -119,7 +131,9 @@ def referral_intake(reference: str) -> CaseSummary:
 
 
 @task
-def committee_recommendation(reference: str, answer: CommitteeRecommendation) -> StageResult:
+def committee_recommendation(
+    reference: str, answer: answers.CommitteeRecommendation
+) -> StageResult:
     """Record the committee's recommendation (once)."""
     with review_step(reference) as step:
         store.record_decision(
@@ -137,7 +151,7 @@ def committee_recommendation(reference: str, answer: CommitteeRecommendation) ->
 
 
 @task
-def chair_decision(reference: str, answer: ChairDecision) -> StageResult:
+def chair_decision(reference: str, answer: answers.ChairDecision) -> StageResult:
     """Record the chair's decision and its date (starting the decision clocks), meet the
     decision deadline, and send the referrer written feedback with the rationale (once)."""
     with review_step(reference) as step:
@@ -182,7 +196,9 @@ def chair_decision(reference: str, answer: ChairDecision) -> StageResult:
 
 
 @task
-def panel_notification(reference: str, case: CaseSummary, answer: ChairDecision) -> StageResult:
+def panel_notification(
+    reference: str, case: CaseSummary, answer: answers.ChairDecision
+) -> StageResult:
     """Tell the national panel of the decision (with reviewer names, or the justification for
     not initiating) where the regime has a panel; meet the notification deadline (once)."""
     with review_step(reference) as step:
@@ -214,7 +230,7 @@ def panel_notification(reference: str, case: CaseSummary, answer: ChairDecision)
 
 
 @task
-def reviewer_appointment(reference: str, answer: ReviewerAppointment) -> StageResult:
+def reviewer_appointment(reference: str, answer: answers.ReviewerAppointment) -> StageResult:
     """Record the appointed lead reviewer(s) and the independence confirmation (once)."""
     with review_step(reference) as step:
         store.record_event(
@@ -231,21 +247,13 @@ def reviewer_appointment(reference: str, answer: ReviewerAppointment) -> StageRe
 def timeline_requests(reference: str) -> StageResult:
     """Ask each involved agency for its timeline of significant events, with its own deadline
     (the board's ``timeline_return`` rule) and an obligation the reminders will chase (once)."""
-    queued = 0
     with review_step(reference) as step:
         store.record_event(
             step.session, review_id=step.review.id, name="timelines_requested", on_date=step.today()
         )
         due = required_due(step.session, step.review, "timeline_return")
-        fallback = step.board.business_manager_email
-        for agency in _owe_per_agency(
-            step,
-            duty=AgencyDuty.TIMELINE,
-            milestone="timeline_return",
-            description="timeline of significant events",
-            owed_to="business manager",
-            due=due,
-        ):
+
+        def how_to_submit(agency: Agency) -> dict[str, Any]:
             how = (
                 "open your agency's own link below: it shows this request, a template to "
                 "download, and lets you upload the file or type the events in. You can replace "
@@ -254,21 +262,27 @@ def timeline_requests(reference: str) -> StageResult:
                 else f"(no contact email is recorded for {agency.name}: please forward this "
                 "request and link to the agency and record a contact.)"
             )
-            queued += step.email(
-                "timeline_request",
-                recipient=agency.contact_email or fallback,
-                key=f"timeline_request:{agency.name}",
-                agency_name=agency.name,
-                due=due,
-                submit_how=how,
-                submit_url=portal_link(step.rt, reference, agency.id, due),
-            )
+            return {
+                "submit_how": how,
+                "submit_url": portal_link(step.rt, reference, agency.id, due),
+            }
+
+        queued = _ask_each_agency(
+            step,
+            duty=AgencyDuty.TIMELINE,
+            milestone="timeline_return",
+            description="timeline of significant events",
+            owed_to="business manager",
+            due=due,
+            kind="timeline_request",
+            per_agency=how_to_submit,
+        )
         step.complete(Stage.TIMELINE_REQUESTS, {"due": due.isoformat()})
     return StageResult(reference=reference, stage=Stage.TIMELINE_REQUESTS, messages_queued=queued)
 
 
 @task
-def timelines_merged(reference: str, answer: TimelinesComplete) -> StageResult:
+def timelines_merged(reference: str, answer: answers.TimelinesComplete) -> StageResult:
     """Close each agency's timeline obligation (met, or waived with the audited reason), combine
     the agencies' newest timelines and attach the combined timeline (pseudonymised) to the run
     as a markdown artifact for the chair and the learning event (once per review)."""
@@ -348,7 +362,7 @@ def _held(reference: str, stage: Stage, held_on: date) -> StageResult:
 
 
 @task
-def learning_event(reference: str, answer: LearningEventHeld) -> StageResult:
+def learning_event(reference: str, answer: answers.LearningEventHeld) -> StageResult:
     """Record the day the learning event was held (once); its findings are in the gate's
     audited answer."""
     return _held(reference, Stage.LEARNING_EVENT, answer.held_on)
@@ -367,16 +381,15 @@ def recall_session_invitations(reference: str, on: date) -> int:
 
 
 @task
-def recall_session(reference: str, answer: RecallSessionHeld) -> StageResult:
+def recall_session(reference: str, answer: answers.RecallSessionHeld) -> StageResult:
     """Record the day the recall session was held (once)."""
     return _held(reference, Stage.RECALL_SESSION, answer.held_on)
 
 
 @task
-def final_report(reference: str, answer: FinalReportApproved) -> StageResult:
+def final_report(reference: str, answer: answers.FinalReportApproved) -> StageResult:
     """Record the approved report (starting the four-week sign-off clock), close the completion
     target, and ask each agency to sign off the action plan (once)."""
-    queued = 0
     with review_step(reference) as step:
         rt, session, review = step.rt, step.session, step.review
         store.record_event(
@@ -388,30 +401,22 @@ def final_report(reference: str, answer: FinalReportApproved) -> StageResult:
         store.open_obligations_from_deadlines(
             session, review=review, deadlines=rt.deadlines, now=rt.now()
         )
-        due = required_due(session, review, "action_plan_signoff")
-        fallback = step.board.business_manager_email
-        for agency in _owe_per_agency(
+        queued = _ask_each_agency(
             step,
             duty=AgencyDuty.SIGNOFF,
             milestone="action_plan_signoff",
             description="action plan sign-off",
             owed_to="board",
-            due=due,
-        ):
-            queued += step.email(
-                "signoff_request",
-                recipient=agency.contact_email or fallback,
-                key=f"signoff_request:{agency.name}",
-                agency_name=agency.name,
-                report_on=answer.approved_on,
-                due=due,
-            )
+            due=required_due(session, review, "action_plan_signoff"),
+            kind="signoff_request",
+            report_on=answer.approved_on,
+        )
         step.complete(Stage.FINAL_REPORT, {"recommendations": answer.recommendations})
     return StageResult(reference=reference, stage=Stage.FINAL_REPORT, messages_queued=queued)
 
 
 @task
-def action_plan_signoff(reference: str, answer: ActionPlanSignedOff) -> StageResult:
+def action_plan_signoff(reference: str, answer: answers.ActionPlanSignedOff) -> StageResult:
     """Record sign-off (or the chair's override and its reason) and open the quarterly
     progress obligations for each agency (once)."""
     with review_step(reference) as step:
@@ -427,13 +432,15 @@ def action_plan_signoff(reference: str, answer: ActionPlanSignedOff) -> StageRes
             store.meet_obligation(
                 session, key=obligation.key, on_date=answer.signed_off_on, note=note
             )
-        _owe_per_agency(
-            step,
+        store.owe_per_agency(
+            session,
+            review=review,
             duty=AgencyDuty.PROGRESS,
             milestone="action_progress",
             description="quarterly action plan progress report",
             owed_to="performance committee",
-            due=required_due(session, review, "action_progress"),
+            due_on=required_due(session, review, "action_progress"),
+            now=step.rt.now(),
         )
         step.complete(Stage.ACTION_PLAN_SIGNOFF, {"chair_override": answer.chair_override})
     return StageResult(reference=reference, stage=Stage.ACTION_PLAN_SIGNOFF)
@@ -465,7 +472,9 @@ def panel_copy(reference: str, case: CaseSummary) -> StageResult:
 
 
 @task
-def publication(reference: str, case: CaseSummary, answer: PublicationDecision) -> StageResult:
+def publication(
+    reference: str, case: CaseSummary, answer: answers.PublicationDecision
+) -> StageResult:
     """Record publication (and how long it stays up), or the decision not to publish; tell the
     national panel either way where the regime has one (once)."""
     with review_step(reference) as step:
@@ -493,7 +502,7 @@ def publication(reference: str, case: CaseSummary, answer: PublicationDecision) 
 
 
 @task
-def monitoring(reference: str, answer: ReviewClosed) -> StageResult:
+def monitoring(reference: str, answer: answers.ReviewClosed) -> StageResult:
     """Close the review once every action is done; outstanding obligations are closed (once)."""
     return close_review.fn(reference, f"closed: {answer.impact_summary}", stage=Stage.MONITORING)
 

@@ -40,6 +40,7 @@ from models.orm import OutboxMessage
 from models.schemas import BoardIn, ReferralIn
 from notifications.smtp_catcher import SmtpCatcher, free_port
 from portal.server import PortalServer
+from services.referrals import record_referral
 from services.runtime import Runtime, use_runtime
 from services.sweep import run_sweep
 
@@ -124,14 +125,7 @@ def simulate(
                 session,
                 BoardIn.model_validate(yaml.safe_load(BOARD.read_text())),
             )
-            review = store.add_referral(
-                session,
-                referral,
-                board_id=board.id,
-                actor="simulation",
-                now=rt.now(),
-                deadlines=rt.deadlines,
-            )
+            review = record_referral(rt, session, referral, board_id=board.id, actor="simulation")
             reference = review.reference
         run_id = start_review(rt, reference)
         agencies = Agencies(rt, lambda: smtp.received, reference)
