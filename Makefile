@@ -3,7 +3,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install lint test demo browser bench clean
+.PHONY: install lint test test-fast demo browser bench clean
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -25,6 +25,10 @@ lint: $(STAMP)
 
 test: $(STAMP) browser lint
 	$(PY) -m pytest -q
+
+# The quick lane while working: no Prefect server, browser or wheel build, and no lint.
+test-fast: $(STAMP)
+	$(PY) -m pytest -q -m "not prefect and not browser and not packaging"
 
 demo: $(STAMP)
 	$(VENV)/bin/reviews up

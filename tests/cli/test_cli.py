@@ -184,6 +184,7 @@ def test_start_refuses_a_review_started_already(sqlite_rt: Runtime) -> None:
     assert "refused: SCR-2026-001 was started already" in err
 
 
+@pytest.mark.prefect  # talks to a (stopped) Prefect API through the real client: ~10 s
 def test_start_with_prefect_down_says_so_and_keeps_the_referral_startable(tmp_path: Path) -> None:
     env = {
         **os.environ,

@@ -13,12 +13,13 @@ from core.clock import LONDON, ManualClock
 from core.deadlines import WorkingCalendar
 from models import store
 from models.orm import Agency, OutboxMessage, ReminderRound
+from models.schemas import BoardIn, ReferralIn
 from notifications.reminders import ReminderPolicyError, load_policy, rounds
 from notifications.smtp_catcher import CaughtMessage, SmtpCatcher
 from services.runtime import Runtime, use_runtime
 from services.sweep import run_sweep
 from tests.conftest import make_runtime
-from tests.helpers import add_example_referral, load_example_board
+from tests.helpers import add_example_referral, example_referral, load_example_board
 
 POLICE = "public.protection@police.northbridge.example"
 POLICE_LEAD = "dci.safeguarding@police.northbridge.example"
@@ -304,3 +305,81 @@ def test_a_malformed_policy_names_the_file_and_the_field(tmp_path: Path) -> None
     path.write_text("overdue_every_working_days: 0\n")
     with pytest.raises(ReminderPolicyError, match=r"policy\.yaml: overdue_every_working_days"):
         load_policy(path)
+
+
+NORTHBRIDGE = "Northbridge Safeguarding Children Partnership"  # the example board
+SOUTHMERE = "Southmere Safeguarding Adults Board"
+SOUTHMERE_POLICE = "public.protection@police.southmere.example"
+
+
+def test_two_boards_in_one_sweep_each_letter_names_its_own_board(env) -> None:
+    """One sweep, one due date, two boards: each agency hears from its own board only."""
+    rt, clock, smtp = env  # the example board (Northbridge) is loaded
+    with rt.sessions.begin() as session:
+        store.load_board(
+            session,
+            BoardIn.model_validate(
+                {
+                    "name": SOUTHMERE,
+                    "chair_email": "chair@southmere-sab.example",
+                    "business_manager_email": "business.manager@southmere-sab.example",
+                    "national_panel_email": "notifications@national-panel.example",
+                    "agencies": [
+                        {
+                            "name": "Southmere Police",
+                            "sector": "police",
+                            "contact_email": SOUTHMERE_POLICE,
+                            "safeguarding_lead_email": "dci.safeguarding@police.southmere.example",
+                        },
+                        {
+                            "name": "Southmere Adult Social Care",
+                            "sector": "social_care",
+                            "contact_email": "asc.reviews@southmere.example",
+                        },
+                    ],
+                }
+            ),
+        )
+
+    def add_on_board(board: str, data: dict[str, object]) -> str:
+        """A referral on ``board`` whose own board deadlines are met (as :func:`add_case`)."""
+        with rt.sessions.begin() as session:
+            review = store.add_referral(
+                session,
+                ReferralIn.model_validate(data),
+                board_id=store.get_board(session, board).id,
+                actor="test",
+                now=rt.now(),
+                deadlines=rt.deadlines,
+            )
+            for obligation in store.open_obligations(session, review.id):
+                store.meet_obligation(session, key=obligation.key, on_date=rt.today())
+            return review.reference
+
+    adult_b = example_referral("sar-adult-b") | {
+        "referring_agency": "Southmere Adult Social Care",
+        "agencies_involved": ["Southmere Adult Social Care", "Southmere Police"],
+    }
+    north = add_on_board(NORTHBRIDGE, example_referral("scr-child-t"))
+    south = add_on_board(SOUTHMERE, adult_b)
+    # Candidates sort by due date, then obligation: Northbridge's item comes first, the one
+    # whose board name the old sweep wrote into every letter.
+    owe(rt, north, "Northbridge Police", date(2026, 12, 4))
+    owe(rt, south, "Southmere Police", date(2026, 12, 4))
+
+    report = sweep_on(rt, clock, date(2026, 12, 4))
+
+    assert (report.reminders_queued, report.sent) == (2, 2)
+    (north_letter,) = mail_to(smtp, POLICE)
+    (south_letter,) = mail_to(smtp, SOUTHMERE_POLICE)
+    assert len(smtp.received) == 2  # nobody else, and neither agency gets the other's item
+    for letter, reference, own, other in (
+        (north_letter, north, NORTHBRIDGE, SOUTHMERE),
+        (south_letter, south, SOUTHMERE, NORTHBRIDGE),
+    ):
+        assert letter.subject == f"[{reference}] Due today: timeline of significant events"
+        text, html = letter.part("text/plain"), letter.part("text/html")
+        assert f"This is a reminder from {own}:" in text
+        assert text.startswith(f"{own} · {reference}")  # the heading names the board too
+        assert f"This is a reminder from {own}:" in html
+        assert other not in text and other not in html
