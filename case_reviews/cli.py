@@ -14,7 +14,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from core.clock import LONDON, ManualClock
-from core.deadlines import ClockStop, UnknownEventError, UnknownRegimeError
+from core.deadlines import ClockStop, RulePack, UnknownEventError, UnknownRegimeError
 from models import store
 from models.migrate import upgrade
 from models.schemas import BoardIn, ReferralIn
@@ -112,11 +112,22 @@ def db_upgrade() -> None:
 @app.command()
 def deadlines(
     regime: Annotated[str, typer.Option(help="scr, lcspr, sar, cpr or apr (or a board pack)")],
-    event: Annotated[list[str], typer.Option(help="NAME=YYYY-MM-DD, repeatable")],
+    event: Annotated[
+        list[str] | None,
+        typer.Option(help="NAME=YYYY-MM-DD, repeatable; none: list the regime's clocks"),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
-    """List the statutory deadlines that the given events start."""
+    """List the statutory deadlines that the given events start; with no event, the regime's
+    clocks with their sources and its statutory criteria."""
     engine = runtime().deadlines
+    if not event:
+        try:
+            pack = engine.pack(regime)
+        except UnknownRegimeError as exc:
+            fail(str(exc))
+        _print_pack(pack, as_json)
+        return
     events: dict[str, date] = {}
     for item in event:
         name, sep, value = item.partition("=")
@@ -135,6 +146,32 @@ def deadlines(
         return
     for d in result:
         typer.echo(f"{d.milestone:22} {d.due:%a %d %b %Y}  {d.rule}  ({d.source})")
+
+
+def _print_pack(pack: RulePack, as_json: bool) -> None:
+    clocks = [
+        {"milestone": r.milestone, "rule": r.description, "source": r.source} for r in pack.rules
+    ]
+    if as_json:
+        typer.echo(
+            _json(
+                {
+                    "regime": pack.regime,
+                    "title": pack.title,
+                    "nation": pack.nation,
+                    "clocks": clocks,
+                    "criteria": pack.criteria.model_dump(mode="json") if pack.criteria else None,
+                }
+            )
+        )
+        return
+    typer.echo(f"{pack.title}: {pack.nation}")
+    for clock in clocks:
+        typer.echo(f"  {clock['milestone']:26} {clock['rule']:42} ({clock['source']})")
+    if pack.criteria is not None:
+        typer.echo(f"Statutory criteria: {pack.criteria.basis}")
+        for test in pack.criteria.tests:
+            typer.echo(f"  - {test.label}")
 
 
 @board_app.command("load")
@@ -175,13 +212,15 @@ def agencies_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> N
 
 @referral_app.command("add")
 def referral_add(file: Path) -> None:
-    """Validate and store a referral; prints the review reference it was given."""
+    """Validate and store a referral; prints the review reference it was given, and where a case
+    below the statutory threshold goes (as the regime's rule pack says)."""
     rt = _ready()
     referral = read_model(ReferralIn, file)
     try:
         with rt.sessions.begin() as session:
             board = store.get_board(session)
             review = record_referral(rt, session, referral, board_id=board.id)
+            assessment = store.criteria_assessment(session, review, rt.deadlines)
     except store.InputRejected as exc:
         fail(str(exc))
     except store.DuplicateReferral as exc:
@@ -189,6 +228,8 @@ def referral_add(file: Path) -> None:
     except store.NotFound as exc:
         fail(str(exc), code=1)
     typer.echo(review.reference)
+    if assessment is not None and not assessment.met:
+        typer.echo(f"{review.reference}: statutory criteria {assessment.summary}")
 
 
 @referral_app.command("show")

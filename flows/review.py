@@ -73,6 +73,17 @@ def ask(case: CaseSummary, gate: Gate, form: type[Form], **initial: Any) -> Form
         attempt += 1
 
 
+def below_threshold(case: CaseSummary) -> dict[str, Any]:
+    """The committee's form, pre-filled for a case below the statutory threshold with the route
+    the regime's pack gives it (a critical incident review, a professional forum)."""
+    if case.criteria_met or case.below_threshold_route not in {
+        "critical_incident_review",
+        "professional_forum",
+    }:
+        return {}
+    return {"recommendation": case.below_threshold_route, "criteria_met": False}
+
+
 @flow(name="review", flow_run_name="{reference}", log_prints=False, persist_result=False)
 def review(reference: str) -> str:
     """Run review ``reference`` through the flowchart; returns the chair's decision.
@@ -83,7 +94,9 @@ def review(reference: str) -> str:
     """
     case = stages.referral_intake(reference)
 
-    recommendation = ask(case, Gate.COMMITTEE_RECOMMENDATION, CommitteeRecommendation)
+    recommendation = ask(
+        case, Gate.COMMITTEE_RECOMMENDATION, CommitteeRecommendation, **below_threshold(case)
+    )
     stages.committee_recommendation(reference, recommendation)
 
     decision = ask(

@@ -69,6 +69,7 @@ class Regime(enum.StrEnum):
     SAR = "sar"
     CPR = "cpr"
     APR = "apr"
+    SUSR = "susr"
 
 
 class ReviewStatus(enum.StrEnum):

@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
+from core.criteria import Harm
 from models.orm import Regime
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -102,7 +103,7 @@ class ReferralIn(_In):
     referrer: ReferrerIn
     notified_on: date
     incident_date: date
-    harm: Literal["died", "seriously_harmed"]
+    harm: Harm
     abuse_or_neglect: Literal["known", "suspected", "not_suspected"]
     interagency_concerns: bool
     agencies_involved: list[str] = Field(min_length=1)

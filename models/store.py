@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
+from core.criteria import Assessment, CaseFacts, assess
 from core.deadlines import ClockStop, Deadline, DeadlineEngine
 from core.names import agency_obligation_key, obligation_key
 from models.combined_timeline import AgencyTimeline, CombinedTimeline, combine
@@ -184,6 +185,21 @@ def add_referral(
                     f"contains the subject's real {' and '.join(leaks)}; use the pseudonym only",
                 )
             )
+    assessment: Assessment | None = None
+    criteria = deadlines.pack(referral.regime.value).criteria
+    if criteria is not None:
+        if referral.harm not in criteria.harms:
+            problems.append(
+                FieldProblem(
+                    "harm",
+                    f"{referral.harm!r} is not a harm a {referral.regime.value} referral reports "
+                    f"under {criteria.basis} (accepted: {', '.join(criteria.harms)})",
+                )
+            )
+        else:
+            assessment = assess(criteria, CaseFacts.model_validate(referral, from_attributes=True))
+            if not assessment.met and assessment.route == "refuse":
+                problems.append(FieldProblem("harm", assessment.summary))
     if problems:
         raise InputRejected(problems)
     assert referring is not None
@@ -248,11 +264,26 @@ def add_referral(
         review_id=review.id,
         actor=actor,
         action="referral_recorded",
-        detail={"reference": review.reference, "regime": review.regime.value},
+        detail={
+            "reference": review.reference,
+            "regime": review.regime.value,
+            "criteria": assessment.summary if assessment else "no criteria in the rule pack",
+        },
         at=now,
     )
     session.flush()
     return review
+
+
+def criteria_assessment(
+    session: Session, review: Review, deadlines: DeadlineEngine
+) -> Assessment | None:
+    """The review's referral against its regime's statutory criteria (None: the pack has none)."""
+    criteria = deadlines.pack(review.regime.value).criteria
+    if criteria is None:
+        return None
+    referral = get_referral(session, review.id)
+    return assess(criteria, CaseFacts.model_validate(referral, from_attributes=True))
 
 
 def get_review(session: Session, reference: str) -> Review:

@@ -7,11 +7,11 @@ from __future__ import annotations
 
 from datetime import date
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from models import store
-from models.orm import Board, Referral, Review
+from models.orm import Board, Review
 from models.schemas import fields_of
 from services.runtime import Runtime
 
@@ -28,6 +28,10 @@ class CaseSummary(BaseModel):
     abuse_or_neglect: str
     interagency_concerns: bool
     criteria_met: bool
+    criteria: str = Field(description="The statutory criteria applied: met by which test, or not.")
+    below_threshold_route: str | None = Field(
+        default=None, description="Where the pack routes a case below the threshold."
+    )
     agencies: list[str]
     parallel_proceedings: list[str]
     notified_on: date
@@ -35,20 +39,11 @@ class CaseSummary(BaseModel):
     has_panel_copy: bool
 
 
-def statutory_criteria_met(referral: Referral) -> bool:
-    """Reg 5(2): abuse or neglect known or suspected, and the subject died, or was seriously
-    harmed with cause for concern about how agencies worked together."""
-    abuse = referral.abuse_or_neglect in {"known", "suspected"}
-    return abuse and (
-        referral.harm == "died"
-        or (referral.harm == "seriously_harmed" and referral.interagency_concerns)
-    )
-
-
 def case_summary(session: Session, rt: Runtime, review: Review) -> CaseSummary:
     referral = store.get_referral(session, review.id)
     board = session.get_one(Board, review.board_id)
     pack = rt.deadlines.pack(review.regime.value)
+    assessment = store.criteria_assessment(session, review, rt.deadlines)
     milestones = {rule.milestone for rule in pack.rules}
     parallel = [
         name
@@ -65,7 +60,9 @@ def case_summary(session: Session, rt: Runtime, review: Review) -> CaseSummary:
         regime=review.regime.value,
         pseudonym=review.pseudonym,
         board_name=board.name,
-        criteria_met=statutory_criteria_met(referral),
+        criteria_met=assessment.met if assessment else True,
+        criteria=assessment.summary if assessment else "no statutory criteria in the rule pack",
+        below_threshold_route=assessment.route if assessment else None,
         agencies=[a.name for a in store.involved_agencies(session, review.id)],
         parallel_proceedings=parallel,
         has_panel_notification="panel_notification" in milestones,

@@ -102,7 +102,7 @@ def open_gate(reference: str, gate: Gate, attempt: int, refusals: list[str]) -> 
         f"- Harm: {case.harm.replace('_', ' ')}; abuse or neglect: "
         f"{case.abuse_or_neglect.replace('_', ' ')}; concerns about inter-agency working: "
         f"{_yes(case.interagency_concerns)}",
-        f"- Statutory criteria met (reg 5(2)): {_yes(case.criteria_met)}",
+        f"- Statutory criteria {case.criteria}",
         f"- Agencies involved: {', '.join(case.agencies)}",
         f"- Parallel proceedings: {', '.join(case.parallel_proceedings) or 'none recorded'}",
         "",

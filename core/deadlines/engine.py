@@ -19,6 +19,8 @@ import holidays
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from core.criteria import Criteria
+
 STANDARD_EVENTS: frozenset[str] = frozenset(
     {"notified", "incident_known", "decision", "final_report", "publication"}
 )
@@ -104,6 +106,9 @@ class RulePack(BaseModel):
     title: str = Field(min_length=1)
     nation: str = Field(min_length=1)
     rules: list[Rule] = Field(default_factory=list)
+    criteria: Criteria | None = Field(
+        default=None, description="The statutory criteria a referral is assessed against."
+    )
 
     @model_validator(mode="after")
     def _milestones_are_unique(self) -> RulePack:
@@ -256,6 +261,7 @@ class _PackFile(BaseModel):
     title: str | None = Field(default=None, min_length=1)
     nation: str | None = Field(default=None, min_length=1)
     rules: list[Rule] = Field(default_factory=list)
+    criteria: Criteria | None = None
 
     @model_validator(mode="after")
     def _milestones_are_unique(self) -> _PackFile:
@@ -297,6 +303,7 @@ class _Layer:
     origin: str = ""
     title: str | None = None
     nation: str | None = None
+    criteria: Criteria | None = None
     rules: dict[str, Rule] = field(default_factory=dict)
 
 
@@ -307,6 +314,7 @@ def _read_layers(files: Iterable[Traversable]) -> dict[str, _Layer]:
         layer = layers.setdefault(pack.regime, _Layer(origin=str(file)))
         layer.title = pack.title or layer.title
         layer.nation = pack.nation or layer.nation
+        layer.criteria = pack.criteria or layer.criteria
         layer.rules.update((rule.milestone, rule) for rule in pack.rules)
     return layers
 
@@ -348,7 +356,12 @@ def load_rule_packs(extra_dir: Path | None = None) -> dict[str, RulePack]:
             **own_board.rules,
         }
         packs[regime] = RulePack(
-            regime=regime, title=title, nation=nation, rules=list(merged.values())
+            regime=regime,
+            title=title,
+            nation=nation,
+            rules=list(merged.values()),
+            # A board's criteria replace the built-in ones whole: a test is read as one text.
+            criteria=own_board.criteria or own_builtin.criteria,
         )
     return packs
 

@@ -101,7 +101,7 @@ def test_bad_referral_file_prints_one_line_per_field_and_stores_nothing(
     assert code == 2
     assert err.splitlines() == [
         "referrer.email: 'not-an-email' is not an email address",
-        "harm: Input should be 'died' or 'seriously_harmed'",
+        "harm: Input should be 'died', 'seriously_harmed' or 'serious_abuse_or_neglect'",
         "summary: is required",
     ]
     assert row_counts(sqlite_rt) == before
@@ -314,3 +314,46 @@ def test_clock_stop_refuses_an_end_before_the_start(sqlite_rt: Runtime) -> None:
     )
     assert code == 2
     assert "end" in err
+
+
+def test_deadlines_without_events_list_the_susr_clocks_with_their_sources() -> None:
+    code, out, err = invoke("deadlines", "--regime", "susr", "--json")
+    assert code == 0, err
+    listed = json.loads(out)
+    assert listed["regime"] == "susr"
+    clocks = {c["milestone"]: c for c in listed["clocks"]}
+    assert clocks["review_completion"]["rule"] == "6 months after decision"
+    assert all(c["source"] for c in clocks.values())
+    assert listed["criteria"]["basis"].startswith("Single Unified Safeguarding Review")
+
+
+def test_a_sar_for_a_living_adult_is_accepted_and_a_child_case_below_threshold_is_routed(
+    sqlite_rt: Runtime, tmp_path: Path
+) -> None:
+    invoke("board", "load", str(EXAMPLES / "board.yaml"))
+    living = example_referral("sar-adult-b") | {"harm": "serious_abuse_or_neglect"}
+    (tmp_path / "living.yaml").write_text(yaml.safe_dump(living, sort_keys=False))
+    code, out, err = invoke("referral", "add", str(tmp_path / "living.yaml"))
+    assert code == 0, err
+    assert out.strip() == "SAR-2026-001"
+
+    below = example_referral("scr-child-t") | {
+        "harm": "seriously_harmed",
+        "interagency_concerns": False,
+    }
+    (tmp_path / "below.yaml").write_text(yaml.safe_dump(below, sort_keys=False))
+    code, out, err = invoke("referral", "add", str(tmp_path / "below.yaml"))
+    assert code == 0, err
+    reference, routed = out.strip().splitlines()
+    assert reference == "SCR-2026-001"
+    assert "not met (LSCB Regulations 2006 reg 5(2))" in routed
+    assert "put to the committee as a critical incident review" in routed
+
+    wrong = example_referral("scr-child-t") | {
+        "harm": "serious_abuse_or_neglect",
+        "pseudonym": "Child Q",
+    }
+    (tmp_path / "wrong.yaml").write_text(yaml.safe_dump(wrong, sort_keys=False))
+    code, out, err = invoke("referral", "add", str(tmp_path / "wrong.yaml"))
+    assert code == 2
+    assert err.startswith("harm: 'serious_abuse_or_neglect' is not a harm a scr referral reports")

@@ -660,7 +660,7 @@ def test_unknown_regime_names_it_and_lists_known_ones(engine: DeadlineEngine) ->
 
 
 def test_regimes_are_listed_sorted(engine: DeadlineEngine) -> None:
-    assert engine.regimes() == ["apr", "cpr", "lcspr", "sar", "scr"]
+    assert engine.regimes() == ["apr", "cpr", "lcspr", "sar", "scr", "susr"]
 
 
 def test_compute_refuses_a_datetime_event(engine: DeadlineEngine) -> None:

@@ -38,7 +38,7 @@ def write(directory: Path, name: str, text: str) -> Path:
 def test_built_in_packs_are_the_five_regimes_without_the_common_pack(
     packs: dict[str, RulePack],
 ) -> None:
-    assert sorted(packs) == ["apr", "cpr", "lcspr", "sar", "scr"]
+    assert sorted(packs) == ["apr", "cpr", "lcspr", "sar", "scr", "susr"]
 
 
 @pytest.mark.parametrize(
@@ -289,7 +289,7 @@ rules:
 """,
     )
     engine = DeadlineEngine(load_rule_packs(tmp_path))
-    assert engine.regimes() == ["apr", "cir", "cpr", "lcspr", "sar", "scr"]
+    assert engine.regimes() == ["apr", "cir", "cpr", "lcspr", "sar", "scr", "susr"]
     deadlines = {
         d.milestone: d.due
         for d in engine.compute(

@@ -205,8 +205,14 @@ def test_refused_referral_rolls_back_even_after_partial_writes(rt: Runtime) -> N
 @pytest.mark.parametrize(
     ("change", "expected"),
     [
-        ({"regime": "xyz"}, "regime: Input should be 'scr', 'lcspr', 'sar', 'cpr' or 'apr'"),
-        ({"harm": "bruised"}, "harm: Input should be 'died' or 'seriously_harmed'"),
+        (
+            {"regime": "xyz"},
+            "regime: Input should be 'scr', 'lcspr', 'sar', 'cpr', 'apr' or 'susr'",
+        ),
+        (
+            {"harm": "bruised"},
+            "harm: Input should be 'died', 'seriously_harmed' or 'serious_abuse_or_neglect'",
+        ),
         ({"referrer": {"name": "A", "email": "nope"}}, "referrer.email: 'nope' is not an email"),
         ({"notified_on": "2026-10-01"}, "notified_on: the board cannot be notified before"),
         ({"agencies_involved": []}, "agencies_involved: List should have at least 1 item"),
