@@ -17,7 +17,7 @@ from core.clock import LONDON, ManualClock
 from core.deadlines import ClockStop, RulePack, UnknownEventError, UnknownRegimeError
 from models import store
 from models.migrate import upgrade
-from models.schemas import BoardIn, ReferralIn
+from models.schemas import BoardIn, LocalAuthorityNotificationIn, ReferralIn
 from models.timeline import TimelineRejected, parse_timeline_file
 from notifications.exports import to_csv, to_html
 from services.links import portal_link, timeline_due
@@ -230,6 +230,36 @@ def referral_add(file: Path) -> None:
     typer.echo(review.reference)
     if assessment is not None and not assessment.met:
         typer.echo(f"{review.reference}: statutory criteria {assessment.summary}")
+
+
+@referral_app.command("la-notification")
+def referral_la_notification(
+    reference: str,
+    sent_on: Annotated[str, typer.Option(help="When the local authority sent it (YYYY-MM-DD).")],
+    to: Annotated[
+        list[str], typer.Option(help="national_panel, ofsted or secretary_of_state; repeatable")
+    ],
+) -> None:
+    """Record the local authority's serious incident notification for an LCSPR (the date sent
+    and to whom); its five-working-day deadline is then met and its reminders stop."""
+    try:
+        notification = LocalAuthorityNotificationIn.model_validate({"sent_on": sent_on, "to": to})
+    except ValidationError as exc:
+        fail("\n".join(validation_lines(exc)))
+    rt = _ready()
+    try:
+        with rt.sessions.begin() as session:
+            review = store.get_review(session, reference)
+            store.record_local_authority_notification(
+                session,
+                review=review,
+                notification=notification,
+                actor=rt.settings.operator,
+                now=rt.now(),
+            )
+    except (store.NotFound, store.InputRejected) as exc:
+        fail(str(exc))
+    typer.echo(f"{reference}: local authority notification of {sent_on} recorded")
 
 
 @referral_app.command("show")

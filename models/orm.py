@@ -103,8 +103,15 @@ class Board(Base):
     chair_email: Mapped[str] = mapped_column(String(254))
     business_manager_email: Mapped[str] = mapped_column(String(254))
     national_panel_email: Mapped[str] = mapped_column(String(254))
+    # The agency that is the local authority (it notifies the national panel of serious
+    # incidents for an LCSPR); set from the board file.
+    local_authority_agency_id: Mapped[int | None] = mapped_column(
+        ForeignKey("agency.id", use_alter=True)
+    )
 
-    agencies: Mapped[list[Agency]] = relationship(back_populates="board", lazy="raise")
+    agencies: Mapped[list[Agency]] = relationship(
+        back_populates="board", lazy="raise", foreign_keys="Agency.board_id"
+    )
 
 
 class Agency(Base):
@@ -118,7 +125,9 @@ class Agency(Base):
     contact_email: Mapped[str | None] = mapped_column(String(254))
     safeguarding_lead_email: Mapped[str | None] = mapped_column(String(254))
 
-    board: Mapped[Board] = relationship(back_populates="agencies", lazy="raise")
+    board: Mapped[Board] = relationship(
+        back_populates="agencies", lazy="raise", foreign_keys=[board_id]
+    )
 
 
 class Review(Base):

@@ -63,6 +63,11 @@ class BoardIn(_In):
     chair_email: Email
     business_manager_email: Email
     national_panel_email: Email
+    local_authority: str | None = Field(
+        default=None,
+        description="The agency that is the local authority (it notifies the national panel of "
+        "serious incidents for an LCSPR): one of the agencies' names.",
+    )
     agencies: list[AgencyIn] = Field(min_length=1)
 
     @model_validator(mode="after")
@@ -72,6 +77,10 @@ class BoardIn(_In):
             if agency.name.casefold() in seen:
                 raise ValueError(f"agencies: {agency.name!r} is listed twice")
             seen.add(agency.name.casefold())
+        if self.local_authority is not None and self.local_authority.casefold() not in seen:
+            raise ValueError(
+                f"local_authority: {self.local_authority!r} is not one of the board's agencies"
+            )
         return self
 
 
@@ -94,6 +103,21 @@ class ParallelProceedingsIn(_In):
     notes: str = ""
 
 
+class LocalAuthorityNotificationIn(_In):
+    """The local authority's serious incident notification (LCSPR: Children Act 2004 s.16C),
+    within five working days of becoming aware: to the national panel and Ofsted, and for a
+    looked-after child also the Secretary of State."""
+
+    sent_on: date
+    to: list[Literal["national_panel", "ofsted", "secretary_of_state"]] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _panel_is_told(self) -> LocalAuthorityNotificationIn:
+        if "national_panel" not in self.to:
+            raise ValueError("to: the notification goes to the national panel (national_panel)")
+        return self
+
+
 class ReferralIn(_In):
     """A referral as the business manager records it (Wirral framework Appendix A)."""
 
@@ -110,6 +134,7 @@ class ReferralIn(_In):
     summary: NonEmpty
     parallel_proceedings: ParallelProceedingsIn = ParallelProceedingsIn()
     subject: SubjectIn
+    local_authority_notification: LocalAuthorityNotificationIn | None = None
 
     @model_validator(mode="after")
     def _dates_in_order(self) -> ReferralIn:

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from core.criteria import Assessment, CaseFacts, assess
 from core.deadlines import ClockStop, Deadline, DeadlineEngine
-from core.names import agency_obligation_key, obligation_key
+from core.names import agency_obligation_key, obligation_key, review_key
 from models.combined_timeline import AgencyTimeline, CombinedTimeline, combine
 from models.identity_guard import KnownIdentity, identity_leaks, identity_of
 from models.orm import (
@@ -41,6 +41,7 @@ from models.schemas import (
     AgencyView,
     BoardIn,
     IdentityView,
+    LocalAuthorityNotificationIn,
     ReferralIn,
     ReferralView,
     ReviewStatusView,
@@ -102,6 +103,10 @@ def load_board(session: Session, board_in: BoardIn) -> Board:
         agency.contact_email = agency_in.contact_email
         agency.safeguarding_lead_email = agency_in.safeguarding_lead_email
         session.add(agency)
+    session.flush()
+    if board_in.local_authority is not None:
+        local_authority = find_agency(session, board.id, board_in.local_authority)
+        board.local_authority_agency_id = local_authority.id if local_authority else None
     session.flush()
     return board
 
@@ -259,6 +264,14 @@ def add_referral(
     record_event(session, review_id=review.id, name="notified", on_date=referral.notified_on)
     record_event(session, review_id=review.id, name="incident_known", on_date=referral.notified_on)
     open_obligations_from_deadlines(session, review=review, deadlines=deadlines, now=now)
+    if referral.local_authority_notification is not None:
+        record_local_authority_notification(
+            session,
+            review=review,
+            notification=referral.local_authority_notification,
+            actor=actor,
+            now=now,
+        )
     record_audit(
         session,
         review_id=review.id,
@@ -491,9 +504,17 @@ def open_obligations_from_deadlines(
 ) -> list[Obligation]:
     """Open (or re-date) one obligation per board milestone the recorded events make due."""
     opened = []
+    local_authority: Agency | None = None
     for deadline in review_deadlines(session, review, deadlines):
         if deadline.milestone in _NOT_OWED:
             continue
+        owed_by, agency_id = "board", None
+        if deadline.owed_by == "local_authority":
+            # Chased through the local authority's own contact and safeguarding lead (and the
+            # business manager), never the chair: it is not the board's duty.
+            local_authority = local_authority or board_local_authority(session, review.board_id)
+            owed_by = local_authority.name if local_authority else "the local authority"
+            agency_id = local_authority.id if local_authority else None
         opened.append(
             upsert_obligation(
                 session,
@@ -501,13 +522,55 @@ def open_obligations_from_deadlines(
                 review_id=review.id,
                 milestone=deadline.milestone,
                 description=deadline.rule,
-                owed_by="board",
+                owed_by=owed_by,
+                agency_id=agency_id,
                 owed_to=_OWED_TO.get(deadline.milestone, "board"),
                 due_on=deadline.due,
                 now=now,
             )
         )
     return opened
+
+
+def record_local_authority_notification(
+    session: Session,
+    *,
+    review: Review,
+    notification: LocalAuthorityNotificationIn,
+    actor: str,
+    now: datetime,
+) -> None:
+    """Record the local authority's serious incident notification (the date it was sent and to
+    whom), meeting its obligation so the reminders stop; audited. Refuses a date in the future
+    or before the incident, naming the field."""
+    if notification.sent_on > now.date():
+        raise InputRejected([FieldProblem("sent_on", "is in the future")])
+    if notification.sent_on < review.incident_date:
+        raise InputRejected([FieldProblem("sent_on", "is before the incident")])
+    record_event(session, review_id=review.id, name="la_notified", on_date=notification.sent_on)
+    meet_obligation(
+        session,
+        key=obligation_key(review.reference, "panel_notification"),
+        on_date=notification.sent_on,
+        note=f"local authority notified {', '.join(notification.to)}",
+    )
+    record_audit(
+        session,
+        review_id=review.id,
+        actor=actor,
+        action="local_authority_notification_recorded",
+        detail={"sent_on": notification.sent_on.isoformat(), "to": list(notification.to)},
+        at=now,
+        key=review_key(review.reference, "local_authority_notification"),
+    )
+
+
+def board_local_authority(session: Session, board_id: int) -> Agency | None:
+    """The agency the board file names as its local authority, if any."""
+    board = session.get_one(Board, board_id)
+    if board.local_authority_agency_id is None:
+        return None
+    return session.get_one(Agency, board.local_authority_agency_id)
 
 
 def meet_obligation(session: Session, *, key: str, on_date: date, note: str = "") -> bool:

@@ -222,9 +222,14 @@ def panel_notification(
         store.record_event(
             step.session, review_id=step.review.id, name="panel_notified", on_date=step.today()
         )
-        store.meet_obligation(
-            step.session, key=obligation_key(reference, "panel_notification"), on_date=step.today()
-        )
+        if step.rt.deadlines.pack(case.regime).rule("panel_notification").owed_by == "board":
+            # Otherwise (an LCSPR) the deadline is the local authority's own notification,
+            # recorded when it is sent; this letter is the partners' decision.
+            store.meet_obligation(
+                step.session,
+                key=obligation_key(reference, "panel_notification"),
+                on_date=step.today(),
+            )
         step.complete(Stage.PANEL_NOTIFICATION)
     return StageResult(reference=reference, stage=Stage.PANEL_NOTIFICATION, messages_queued=1)
 

@@ -37,7 +37,7 @@ from deployments.serve import deployments
 from models import store
 from models.migrate import upgrade
 from models.orm import OutboxMessage
-from models.schemas import BoardIn, ReferralIn
+from models.schemas import BoardIn, LocalAuthorityNotificationIn, ReferralIn
 from notifications.smtp_catcher import SmtpCatcher, free_port
 from portal.server import PortalServer
 from services.referrals import record_referral
@@ -89,6 +89,12 @@ def _referral(regime: str, subject_name: str | None) -> ReferralIn:
     return ReferralIn.model_validate(data)
 
 
+def _local_authority_notifies(rt: Runtime, regime: str) -> bool:
+    rules = {rule.milestone: rule for rule in rt.deadlines.pack(regime).rules}
+    notification = rules.get("panel_notification")
+    return notification is not None and notification.owed_by == "local_authority"
+
+
 def simulate(
     regime: str, scenario: Scenario, keep: Path | None = None, subject_name: str | None = None
 ) -> dict[str, Any]:
@@ -127,6 +133,17 @@ def simulate(
             )
             review = record_referral(rt, session, referral, board_id=board.id, actor="simulation")
             reference = review.reference
+            if _local_authority_notifies(rt, regime):
+                # The local authority notifies the panel the day it learns of the incident.
+                store.record_local_authority_notification(
+                    session,
+                    review=review,
+                    notification=LocalAuthorityNotificationIn(
+                        sent_on=rt.today(), to=["national_panel", "ofsted"]
+                    ),
+                    actor="local authority (simulated)",
+                    now=rt.now(),
+                )
         run_id = start_review(rt, reference)
         agencies = Agencies(rt, lambda: smtp.received, reference)
 

@@ -73,6 +73,11 @@ class Rule(BaseModel):
     recurring: bool = Field(
         default=False, description="Repeats every `amount` units after the base until closed."
     )
+    owed_by: Literal["board", "local_authority"] = Field(
+        default="board",
+        description="Who must meet it: the board, or the local authority named in the board file "
+        "(chased through that agency, never the chair).",
+    )
 
     @model_validator(mode="after")
     def _combinations_make_sense(self) -> Rule:
@@ -156,6 +161,7 @@ class Deadline(BaseModel):
     base_event: str
     base_date: date
     paused_days: int = Field(default=0, ge=0, description="Calendar days of stop-the-clock.")
+    owed_by: str = Field(default="board", description="Who must meet it (see Rule.owed_by).")
 
 
 class WorkingCalendar:
@@ -472,6 +478,7 @@ class DeadlineEngine:
             base_event=rule.base,
             base_date=base_date,
             paused_days=paused_days,
+            owed_by=rule.owed_by,
         )
 
     def _apply_stops(

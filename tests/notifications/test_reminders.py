@@ -13,7 +13,7 @@ from core.clock import LONDON, ManualClock
 from core.deadlines import WorkingCalendar
 from models import store
 from models.orm import Agency, OutboxMessage, ReminderRound
-from models.schemas import BoardIn, ReferralIn
+from models.schemas import BoardIn, LocalAuthorityNotificationIn, ReferralIn
 from notifications.reminders import ReminderPolicyError, load_policy, rounds
 from notifications.smtp_catcher import CaughtMessage, SmtpCatcher
 from services.runtime import Runtime, use_runtime
@@ -383,3 +383,83 @@ def test_two_boards_in_one_sweep_each_letter_names_its_own_board(env) -> None:
         assert text.startswith(f"{own} · {reference}")  # the heading names the board too
         assert f"This is a reminder from {own}:" in html
         assert other not in text and other not in html
+
+
+CSC = "csc.reviews@northbridge.example"
+CSC_LEAD = "head.of.safeguarding@northbridge.example"
+
+
+def _lcspr_without_la_notice(rt: Runtime) -> str:
+    """An LCSPR referral whose local authority has not yet notified the panel."""
+    data = example_referral("lcspr-child-m")
+    data |= {"notified_on": "2026-11-23", "incident_date": "2026-11-22"}
+    with rt.sessions.begin() as session:
+        board = store.get_board(session)
+        review = store.add_referral(
+            session,
+            ReferralIn.model_validate(data),
+            board_id=board.id,
+            actor="test",
+            now=rt.now(),
+            deadlines=rt.deadlines,
+        )
+        return review.reference
+
+
+def test_the_lcspr_panel_notification_is_owed_by_the_local_authority_not_the_chair(env) -> None:
+    rt, clock, smtp = env
+    reference = _lcspr_without_la_notice(rt)
+    with rt.sessions() as session:
+        review = store.get_review(session, reference)
+        owed = store.open_obligations(session, review.id, milestone="panel_notification")
+    assert [(o.owed_by, o.due_on) for o in owed] == [
+        ("Northbridge Children's Social Care", date(2026, 11, 30))
+    ]
+    # Two working days overdue and escalated: the local authority and its safeguarding lead
+    # (and the business manager) are chased; the chair never is.
+    sweep_on(rt, clock, date(2026, 12, 3))
+    told = {m.recipients[0] for m in smtp.received if reference in m.subject}
+    assert CSC in told
+    assert CSC_LEAD in told
+    assert CHAIR not in told
+
+
+def test_recording_the_local_authority_notification_stops_its_reminders(env) -> None:
+    rt, clock, smtp = env
+    reference = _lcspr_without_la_notice(rt)
+    notification = {"sent_on": "2026-11-25", "to": ["national_panel", "ofsted"]}
+    clock.set(at(date(2026, 11, 26)))
+    with rt.sessions.begin() as session:
+        store.record_local_authority_notification(
+            session,
+            review=store.get_review(session, reference),
+            notification=LocalAuthorityNotificationIn.model_validate(notification),
+            actor="business manager",
+            now=rt.now(),
+        )
+    with rt.sessions() as session:
+        review = store.get_review(session, reference)
+        assert store.open_obligations(session, review.id, milestone="panel_notification") == []
+        assert store.review_events(session, review.id)["la_notified"] == date(2026, 11, 25)
+    sweep_on(rt, clock, date(2026, 12, 3))
+    assert not [m for m in smtp.received if "serious incident" in m.part("text/plain")]
+    assert not [m for m in smtp.received if m.recipients[0] in {CSC, CSC_LEAD}]
+
+
+def test_a_local_authority_notification_dated_in_the_future_is_refused(env) -> None:
+    rt, _clock, _smtp = env
+    reference = _lcspr_without_la_notice(rt)
+    future = LocalAuthorityNotificationIn.model_validate(
+        {"sent_on": "2026-12-25", "to": ["national_panel"]}
+    )
+    with (
+        pytest.raises(store.InputRejected, match="sent_on: is in the future"),
+        rt.sessions.begin() as session,
+    ):
+        store.record_local_authority_notification(
+            session,
+            review=store.get_review(session, reference),
+            notification=future,
+            actor="business manager",
+            now=rt.now(),
+        )
