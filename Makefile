@@ -3,7 +3,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install lint test test-fast demo browser bench clean
+.PHONY: install lint test test-fast demo browser pdf-libs bench clean
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -17,20 +17,25 @@ install: $(STAMP)
 browser:
 	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }
 
+# WeasyPrint (the learning summary's PDF) needs Pango, HarfBuzz's subsetter, fontconfig and a font.
+PDF_LIBS := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 libfontconfig1 fonts-dejavu-core
+pdf-libs:
+	@dpkg -s $(PDF_LIBS) >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq $(PDF_LIBS) >/dev/null; }
+
 lint: $(STAMP)
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	$(PY) -m mypy .
 	$(VENV)/bin/lint-imports
 
-test: $(STAMP) browser lint
+test: $(STAMP) browser pdf-libs lint
 	$(PY) -m pytest -q
 
 # The quick lane while working: no Prefect server, browser or wheel build, and no lint.
 test-fast: $(STAMP)
 	$(PY) -m pytest -q -m "not prefect and not browser and not packaging"
 
-demo: $(STAMP)
+demo: $(STAMP) pdf-libs
 	$(VENV)/bin/reviews up
 
 bench: $(STAMP)

@@ -75,6 +75,15 @@ class Settings(BaseSettings):
     mail_dir: Path = Field(
         default=Path("var/mail"), description="Where the demo mail catcher writes."
     )
+    documents_dir: Path = Field(
+        default=Path("var/documents"),
+        description="Root of the review documents' files, each stored once under its SHA-256.",
+    )
+    document_max_bytes: int = Field(
+        default=25 * 2**20,
+        gt=0,
+        description="Largest document file accepted (bytes); a larger one is refused.",
+    )
 
     def run_url(self, flow_run_id: object) -> str:
         """The Prefect UI page of a flow run (the link in "decision needed" emails)."""

@@ -122,3 +122,25 @@ def gate_key(reference: str, gate: str, attempt: int, outcome: str) -> str:
 def review_key(reference: str, what: str) -> str:
     """Any other once-per-review record (``closed``, ``timelines_gate_resumed``…)."""
     return f"{reference}:{what}"
+
+
+class DocumentKind(enum.StrEnum):
+    """What a stored review document is (issue 10; Wirral framework s.5, s.10, Appendix E)."""
+
+    TERMS_OF_REFERENCE = "terms_of_reference"
+    DRAFT_REPORT = "draft_report"
+    AGENCY_COMMENTS = "agency_comments"
+    FINAL_REPORT = "final_report"
+    LEARNING_SUMMARY = "learning_summary"
+    ACTION_PLAN = "action_plan"
+    PUBLISHED_VERSION = "published_version"
+    ADDENDUM = "addendum"
+
+    @property
+    def may_hold_identity(self) -> bool:
+        """The unredacted reports and the agencies' comments on them: every read is audited."""
+        return self in {
+            DocumentKind.DRAFT_REPORT,
+            DocumentKind.FINAL_REPORT,
+            DocumentKind.AGENCY_COMMENTS,
+        }

@@ -29,7 +29,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
-from core.names import OutboxStatus
+from core.names import DocumentKind, OutboxStatus
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -325,6 +325,8 @@ class OutboxMessage(Base):
     claimed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    # A stored document sent with the message as an attachment (the panel's copy of a report).
+    attachment_document_id: Mapped[int | None] = mapped_column(ForeignKey("document.id"))
 
 
 @event.listens_for(Session, "before_flush")
@@ -332,3 +334,66 @@ def _audit_is_append_only(session: Session, _ctx: object, _instances: object) ->
     for obj in list(session.dirty) + list(session.deleted):
         if isinstance(obj, AuditEvent):
             raise PermissionError("audit events are append-only: they cannot be changed or deleted")
+
+
+class Document(Base):
+    """One version of one kind of review document. Never overwritten: a new version is a new
+    row. The file itself lives under the documents folder, addressed by its SHA-256."""
+
+    __tablename__ = "document"
+    __table_args__ = (UniqueConstraint("review_id", "kind", "version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    review_id: Mapped[int] = mapped_column(ForeignKey("review.id"), index=True)
+    kind: Mapped[DocumentKind] = mapped_column(_enum(DocumentKind))
+    version: Mapped[int] = mapped_column(Integer)
+    filename: Mapped[str] = mapped_column(String(255))
+    media_type: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    added_by: Mapped[str] = mapped_column(String(200))
+    added_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class ReviewName(Base):
+    """A name the board lists for a review (a family member, a practitioner named in the
+    report) with its role. Identity, like ``subject_identity``: never sent to Prefect."""
+
+    __tablename__ = "review_name"
+    __table_args__ = (UniqueConstraint("review_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    review_id: Mapped[int] = mapped_column(ForeignKey("review.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(100))
+    added_by: Mapped[str] = mapped_column(String(200))
+    added_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class AnonymisationOverride(Base):
+    """The business manager's reasoned decision that one document version may leave the board
+    although the anonymisation check found something in it (bound to the file's hash)."""
+
+    __tablename__ = "anonymisation_override"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    document_id: Mapped[int] = mapped_column(ForeignKey("document.id"), unique=True)
+    sha256: Mapped[str] = mapped_column(String(64))
+    reason: Mapped[str] = mapped_column(Text)
+    actor: Mapped[str] = mapped_column(String(200))
+    at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class DocumentSent(Base):
+    """Which version (and hash) of a document went to whom, when, and how."""
+
+    __tablename__ = "document_sent"
+    __table_args__ = (UniqueConstraint("document_id", "recipient", "via"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    review_id: Mapped[int] = mapped_column(ForeignKey("review.id"), index=True)
+    document_id: Mapped[int] = mapped_column(ForeignKey("document.id"))
+    sha256: Mapped[str] = mapped_column(String(64))
+    recipient: Mapped[str] = mapped_column(String(254))
+    via: Mapped[str] = mapped_column(String(20))
+    sent_at: Mapped[datetime] = mapped_column(UtcDateTime())

@@ -10,13 +10,24 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol
 from urllib.parse import quote
 
 import apprise
+from apprise.attachment.file import AttachFile
 from pydantic import SecretStr
 
 from core.config import check_mail_url
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """A stored file sent with a message, under the name (and media type) it goes out as."""
+
+    path: Path
+    filename: str
+    media_type: str
 
 
 @dataclass(frozen=True)
@@ -26,6 +37,7 @@ class OutgoingMessage:
     subject: str
     text: str
     html: str
+    attachment: Attachment | None = None
 
 
 class DeliveryFailed(RuntimeError):
@@ -56,9 +68,23 @@ class AppriseMailer:
     def send(self, message: OutgoingMessage) -> None:
         notifier = apprise.Apprise()
         notifier.add(self._target(message))
+        attach = None
+        if message.attachment is not None:
+            found = message.attachment
+            if not found.path.is_file():
+                raise DeliveryFailed(f"attachment {found.filename}: the stored file is missing")
+            attach = apprise.AppriseAttachment()
+            attach.add(
+                AttachFile(  # type: ignore[no-untyped-call]
+                    str(found.path), name=found.filename, mimetype=found.media_type
+                )
+            )
         with apprise.LogCapture(level=logging.WARNING) as captured:  # type: ignore[no-untyped-call]
             delivered = notifier.notify(
-                title=message.subject, body=message.html, body_format=apprise.NotifyFormat.HTML
+                title=message.subject,
+                body=message.html,
+                body_format=apprise.NotifyFormat.HTML,
+                attach=attach,
             )
         if not delivered:
             reason = " ".join(str(captured.getvalue()).split()) or "Apprise reported a failure"

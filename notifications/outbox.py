@@ -16,14 +16,17 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.names import OutboxStatus
+from models.documents import blob_path
+from models.documents_store import document_with_reference, view
 from models.identity_guard import KnownIdentity, TextIndex
 from models.orm import OutboxMessage
-from notifications.mailer import DeliveryFailed, Mailer, OutgoingMessage
+from notifications.mailer import Attachment, DeliveryFailed, Mailer, OutgoingMessage
 from notifications.render import RenderedEmail
 
 BACKOFF = (
@@ -58,8 +61,12 @@ def queue_message(
     email: RenderedEmail,
     now: datetime,
     identity: KnownIdentity | Sequence[KnownIdentity] | None = None,
+    attachment_document_id: int | None = None,
 ) -> bool:
     """Queue one message under ``key`` unless that key is already queued. Returns True if new.
+
+    ``attachment_document_id`` sends a stored document with it; the caller has checked that the
+    document may leave the board (``services.documents.release_check``).
 
     With ``identity`` given (one subject, or every subject a digest mentions), a message that
     carries a real name, date of birth or NHS number is refused (:class:`IdentityInMessage`):
@@ -86,10 +93,21 @@ def queue_message(
             attempts=0,
             next_attempt_at=now,
             created_at=now,
+            attachment_document_id=attachment_document_id,
         )
     )
     session.flush()
     return True
+
+
+def _attachment(session: Session, document_id: int, documents_dir: Path | None) -> Attachment:
+    if documents_dir is None:
+        raise DeliveryFailed("this message has an attachment and no documents folder was given")
+    document, reference = document_with_reference(session, document_id)
+    stored = view(document, reference)
+    return Attachment(
+        blob_path(documents_dir, stored.sha256), stored.safe_filename, stored.media_type
+    )
 
 
 def _claim(sessions: sessionmaker[Session], row_id: int, now: datetime) -> bool:
@@ -116,8 +134,14 @@ def deliver_pending(
     *,
     review_id: int | None = None,
     limit: int = 1000,
+    documents_dir: Path | None = None,
 ) -> DeliveryReport:
-    """Send every message that is due (optionally of one review), each exactly once."""
+    """Send every message that is due (optionally of one review), each exactly once.
+
+    A message with an attachment reads its file from ``documents_dir`` (the settings'
+    ``documents_dir``); without it, or with the file missing, the message fails and stays
+    pending with the reason, like any failed send.
+    """
     moment = now()
     with sessions() as session:
         query = select(OutboxMessage.id).where(
@@ -135,12 +159,17 @@ def deliver_pending(
     for row_id in due:
         if not _claim(sessions, row_id, now()):
             continue  # another deliverer has it
-        with sessions() as session:
-            row = session.get_one(OutboxMessage, row_id)
-            message = OutgoingMessage(
-                row.key, row.recipient, row.subject, row.body_text, row.body_html
-            )
         try:
+            with sessions() as session:
+                row = session.get_one(OutboxMessage, row_id)
+                attachment = (
+                    _attachment(session, row.attachment_document_id, documents_dir)
+                    if row.attachment_document_id is not None
+                    else None
+                )
+                message = OutgoingMessage(
+                    row.key, row.recipient, row.subject, row.body_text, row.body_html, attachment
+                )
             mailer.send(message)
         except DeliveryFailed as exc:
             failed += 1

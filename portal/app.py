@@ -8,7 +8,6 @@ Any bad, expired or foreign link gets the same bare 403 page.
 
 from __future__ import annotations
 
-import logging
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
@@ -30,6 +29,8 @@ from models.timeline import (
     template_xlsx,
 )
 from notifications.render import environment
+from portal.documents import router as documents_router
+from portal.refusal import forbidden
 from services.links import LinkRefused, read_token, timeline_due
 from services.runtime import runtime
 from services.timelines import SubmissionRefused, collecting_timelines, submit_timeline
@@ -39,19 +40,12 @@ FORM_ROWS = 8
 MAX_UPLOAD = 5 * 2**20
 
 app = FastAPI(title="case-reviews agency portal", docs_url=None, redoc_url=None, openapi_url=None)
-
-
-log = logging.getLogger("portal")
+app.include_router(documents_router)
 
 
 def _forbidden(reason: LinkRefused | None = None) -> HTMLResponse:
     """The same bare page for every refused link; why goes to our log only."""
-    log.warning("portal link refused: %s", reason)
-    return HTMLResponse(
-        "<!doctype html><title>Link not valid</title><h1>This link is not valid</h1>"
-        "<p>It may have expired. Please ask the board's business manager for a new one.</p>",
-        status_code=403,
-    )
+    return forbidden(reason)
 
 
 def _page(

@@ -52,7 +52,9 @@ def run_sweep(rt: Runtime) -> SweepReport:
                 session, now=now, today=today, policy=policy, calendar=calendar
             )
     resume_complete_timeline_gates(rt)
-    report = deliver_pending(rt.sessions, rt.mailer, rt.now)
+    report = deliver_pending(
+        rt.sessions, rt.mailer, rt.now, documents_dir=rt.settings.documents_dir
+    )
     return SweepReport(
         on=today,
         quiet_day=quiet,

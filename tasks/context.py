@@ -103,4 +103,10 @@ def review_step(reference: str) -> Iterator[Step]:
         step = Step(rt, session, store.get_review(session, reference))
         yield step
     if step.mailed:
-        deliver_pending(rt.sessions, rt.mailer, rt.now, review_id=step.review.id)
+        deliver_pending(
+            rt.sessions,
+            rt.mailer,
+            rt.now,
+            review_id=step.review.id,
+            documents_dir=rt.settings.documents_dir,
+        )

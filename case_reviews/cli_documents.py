@@ -1,0 +1,210 @@
+"""``reviews documents …`` and ``reviews names …``: the review's documents, the anonymisation
+check before anything leaves the board, and the names the board lists for a review."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import typer
+
+from core.names import DocumentKind
+from models import store
+from models.documents import DocumentRefused
+from services.documents import (
+    DocumentCorrupt,
+    add_document,
+    add_review_name,
+    anonymisation_hits,
+    get_document,
+    list_documents,
+    list_review_names,
+    record_anonymisation_override,
+    release_check,
+)
+from services.runtime import Runtime, SchemaNotReady, runtime
+
+documents_app = typer.Typer(help="The review's documents.", no_args_is_help=True)
+names_app = typer.Typer(
+    help="Names the board lists for a review (family, practitioners): identity, kept apart.",
+    no_args_is_help=True,
+)
+
+INPUT_ERROR = 2
+KINDS = ", ".join(k.value for k in DocumentKind)
+
+# These two small helpers repeat case_reviews/cli.py's own (this module cannot import it:
+# cli.py imports this module to register its commands).
+
+
+def _fail(message: str, code: int = INPUT_ERROR) -> NoReturn:
+    typer.echo(message, err=True)
+    raise typer.Exit(code)
+
+
+def _ready() -> Runtime:
+    rt = runtime()
+    try:
+        rt.check_schema()
+    except SchemaNotReady as exc:
+        _fail(str(exc), code=1)
+    return rt
+
+
+def _kind(value: str) -> DocumentKind:
+    try:
+        return DocumentKind(value)
+    except ValueError:
+        _fail(f"--kind: unknown kind {value!r} (known: {KINDS})")
+
+
+KindOption = Annotated[str, typer.Option("--kind", help=f"One of: {KINDS}.")]
+
+
+@documents_app.command("list")
+def documents_list(reference: str) -> None:
+    """Every version of every document of the review (metadata only)."""
+    rt = _ready()
+    try:
+        found = list_documents(rt, reference)
+    except store.NotFound as exc:
+        _fail(str(exc))
+    if not found:
+        typer.echo(f"{reference}: no documents")
+    for d in found:
+        typer.echo(
+            f"{d.kind.value:18} v{d.version:<3} {d.size:>10,} B  {d.sha256[:12]}  "
+            f"{d.added_at:%d %b %Y %H:%M}  {d.added_by}  {d.filename}"
+        )
+
+
+@documents_app.command("add")
+def documents_add(
+    reference: str,
+    kind: KindOption,
+    file: Path,
+    added_by: Annotated[
+        str | None, typer.Option(help="Who added it (default: the configured operator).")
+    ] = None,
+) -> None:
+    """Store FILE (PDF, Word .docx, Markdown or text) as the next version of a document."""
+    document_kind = _kind(kind)
+    rt = _ready()
+    try:
+        data = file.read_bytes()
+    except OSError as exc:
+        _fail(f"{file}: cannot be read ({exc.strerror})")
+    try:
+        stored = add_document(
+            rt, reference, document_kind, file.name, data, added_by=added_by or rt.settings.operator
+        )
+    except (DocumentRefused, store.NotFound) as exc:
+        _fail(str(exc))
+    typer.echo(
+        f"{reference}: {stored.kind.value} version {stored.version} stored "
+        f"({stored.size:,} bytes, sha256 {stored.sha256})"
+    )
+
+
+@documents_app.command("get")
+def documents_get(
+    reference: str,
+    kind: KindOption,
+    output: Annotated[Path, typer.Option("-o", "--output", help="Where to write the file.")],
+    version: Annotated[int | None, typer.Option(help="The version (default: newest).")] = None,
+) -> None:
+    """Write a document version to a file. Reading an unredacted report is audited."""
+    document_kind = _kind(kind)
+    rt = _ready()
+    try:
+        stored, data = get_document(
+            rt, reference, document_kind, version, actor=rt.settings.operator
+        )
+    except store.NotFound as exc:
+        _fail(str(exc))
+    except DocumentCorrupt as exc:
+        _fail(str(exc), code=1)
+    try:
+        output.write_bytes(data)
+    except OSError as exc:
+        _fail(f"-o: {output} cannot be written ({exc.strerror})")
+    typer.echo(f"{reference}: {stored.kind.value} version {stored.version} written to {output}")
+
+
+@documents_app.command("check")
+def documents_check(
+    reference: str,
+    kind: KindOption,
+    version: Annotated[int | None, typer.Option(help="The version (default: newest).")] = None,
+) -> None:
+    """The anonymisation check: where the document holds the subject's identity or a listed
+    name, place by place. Exits 1 while a hit stands without an override."""
+    document_kind = _kind(kind)
+    rt = _ready()
+    try:
+        hits = anonymisation_hits(rt, reference, document_kind, version)
+        check = release_check(rt, reference, document_kind) if version is None else None
+    except store.NotFound as exc:
+        _fail(str(exc))
+    for hit in hits:
+        typer.echo(str(hit))
+    if not hits:
+        typer.echo(f"{reference} {document_kind.value}: the anonymisation check found nothing")
+        return
+    if check is not None and check.may_leave:
+        typer.echo(f"{reference} {document_kind.value}: {check.why}")
+        return
+    typer.echo(
+        f"{reference} {document_kind.value}: {len(hits)} hits stand; add a redacted version "
+        "or record an override ('reviews documents override')",
+        err=True,
+    )
+    raise typer.Exit(1)
+
+
+@documents_app.command("override")
+def documents_override(
+    reference: str,
+    kind: KindOption,
+    version: Annotated[int, typer.Option(help="The exact version the override is for.")],
+    reason: Annotated[str, typer.Option(help="Why this version may leave the board.")],
+) -> None:
+    """Record a reasoned override of the anonymisation check for one version (audited)."""
+    document_kind = _kind(kind)
+    rt = _ready()
+    try:
+        record_anonymisation_override(
+            rt, reference, document_kind, version, reason, rt.settings.operator
+        )
+    except (DocumentRefused, store.NotFound) as exc:
+        _fail(str(exc))
+    typer.echo(f"{reference}: override recorded for {document_kind.value} version {version}")
+
+
+@names_app.command("add")
+def names_add(
+    reference: str,
+    name: Annotated[str, typer.Option(help="The person's name as the report might write it.")],
+    role: Annotated[str, typer.Option(help="Who they are, e.g. mother, social worker.")],
+) -> None:
+    """List a family member's or practitioner's name for the review's anonymisation check."""
+    rt = _ready()
+    try:
+        added = add_review_name(rt, reference, name, role, actor=rt.settings.operator)
+    except (DocumentRefused, store.NotFound) as exc:
+        _fail(str(exc))
+    typer.echo(f"{reference}: name listed ({role})" if added else f"{reference}: already listed")
+
+
+@names_app.command("list")
+def names_list(reference: str) -> None:
+    """The names listed for the review, with their roles. Recorded in the audit trail."""
+    rt = _ready()
+    try:
+        listed = list_review_names(rt, reference, actor=rt.settings.operator)
+    except store.NotFound as exc:
+        _fail(str(exc))
+    if not listed:
+        typer.echo(f"{reference}: no names listed")
+    for entry in listed:
+        typer.echo(f"{entry.name:40} {entry.role}")

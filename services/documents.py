@@ -1,0 +1,533 @@
+"""The review's documents: files under the documents folder, metadata in the case store.
+
+* **Adding** checks the file (type, size, not empty), writes it once under its SHA-256
+  (a temporary file renamed into place, so a reader never sees half a file, and identical
+  content is stored once), and records a new version: nothing is ever overwritten.
+* **Reading** a kind that may hold identity (the unredacted reports, the agencies' comments)
+  is audited, with who read which version.
+* **The anonymisation check** reads a document's text place by place and looks for the
+  subject's identity and every name the board lists for the review. A document may leave the
+  board when its newest version has no hits, or an override with a reason was recorded for
+  exactly that version and content.
+* **Panel copies** go as an expiring signed link (served by the portal, each download audited)
+  or as an attachment to an outbox message; either way the record keeps which version and hash
+  went to whom, and when.
+
+Identity text never reaches a log, a hit or an exception message: hits say where and what kind.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from itsdangerous import BadSignature, URLSafeSerializer
+from sqlalchemy.orm import Session
+
+from core.names import DocumentKind
+from models import documents_store, store
+from models.documents import (
+    LEARNING_SUMMARY_HEADINGS,
+    DocumentRefused,
+    DocumentView,
+    Hit,
+    LearningSummary,
+    ReleaseCheck,
+    ReviewNameView,
+    TermsOfReference,
+    blob_path,
+    find_hits,
+    media_type_of,
+    text_places,
+)
+from models.identity_guard import KnownIdentity
+from models.orm import Board, Document, Review
+from notifications.outbox import queue_message
+from notifications.pdf import html_to_pdf
+from notifications.render import RenderedEmail, render_page
+from services.links import LinkRefused
+from services.runtime import Runtime
+
+DOCUMENT_LINK_SALT = "document-link"
+
+
+class DocumentNotCleared(PermissionError):
+    """The document may not leave the board: the anonymisation check found identity in it and
+    no override was recorded for that version."""
+
+
+class DocumentCorrupt(RuntimeError):
+    """The stored file is missing or its content no longer matches its recorded SHA-256."""
+
+
+# --- storing and reading files ---------------------------------------------------------------
+
+
+def _write_blob(root: Path, data: bytes) -> str:
+    """Store ``data`` under its SHA-256 (once) and return the hash."""
+    sha256 = hashlib.sha256(data).hexdigest()
+    target = blob_path(root, sha256)
+    if target.is_file():
+        return sha256
+    target.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=".incoming-")
+    try:
+        with os.fdopen(handle, "wb") as out:
+            out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(temporary, target)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    return sha256
+
+
+def _read_blob(root: Path, sha256: str) -> bytes:
+    path = blob_path(root, sha256)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise DocumentCorrupt(f"the stored file {sha256[:12]}… is missing") from None
+    if hashlib.sha256(data).hexdigest() != sha256:
+        raise DocumentCorrupt(f"the stored file {sha256[:12]}… does not match its hash")
+    return data
+
+
+def _identity(session: Session, review: Review) -> KnownIdentity | None:
+    if not documents_store.has_subject_identity(session, review.id):
+        return None
+    return store.known_identity(session, review.id)
+
+
+def add_document(
+    rt: Runtime,
+    reference: str,
+    kind: DocumentKind,
+    filename: str,
+    data: bytes,
+    *,
+    added_by: str,
+) -> DocumentView:
+    """Check and store ``data`` as the next version of ``kind``; audited.
+
+    Refused (:class:`DocumentRefused`, naming the field; nothing stored) when the file is empty,
+    too large, of a type not accepted, or its name holds the subject's identity or a listed
+    name (names are shown in lists and logs: the file's name must carry the pseudonym only).
+    """
+    media_type = media_type_of(filename, data, max_bytes=rt.settings.document_max_bytes)
+    name = Path(filename).name[:255]
+    with rt.sessions.begin() as session:
+        review = store.get_review(session, reference)
+        hits = find_hits(
+            [("file name", name)],
+            _identity(session, review),
+            documents_store.listed_names(session, review.id),
+        )
+        if hits:
+            raise DocumentRefused(f"file: its name holds the {hits[0].found}; rename it")
+        # The file is in place before its row commits: a failed commit leaves only an unused
+        # file (content-addressed, harmless), never a row without its file.
+        sha256 = _write_blob(rt.settings.documents_dir, data)
+        document = documents_store.add_document(
+            session,
+            review_id=review.id,
+            kind=kind,
+            filename=name,
+            media_type=media_type,
+            size=len(data),
+            sha256=sha256,
+            added_by=added_by,
+            added_at=rt.now(),
+        )
+        store.record_audit(
+            session,
+            review_id=review.id,
+            actor=added_by,
+            action="document_added",
+            detail={"kind": kind.value, "version": document.version, "sha256": sha256},
+            at=rt.now(),
+        )
+        return documents_store.view(document, reference)
+
+
+def list_documents(rt: Runtime, reference: str) -> list[DocumentView]:
+    """Every version of every document of the review (metadata only: not audited)."""
+    with rt.sessions() as session:
+        review = store.get_review(session, reference)
+        return [
+            documents_store.view(d, reference)
+            for d in documents_store.documents(session, review.id)
+        ]
+
+
+def get_document(
+    rt: Runtime, reference: str, kind: DocumentKind, version: int | None = None, *, actor: str
+) -> tuple[DocumentView, bytes]:
+    """A document version (the newest by default) and its content. Reading a kind that may
+    hold identity is audited (who, which version, which hash) in the same transaction."""
+    with rt.sessions.begin() as session:
+        review = store.get_review(session, reference)
+        document = documents_store.get_document(
+            session, review_id=review.id, kind=kind, version=version
+        )
+        data = _read_blob(rt.settings.documents_dir, document.sha256)
+        if kind.may_hold_identity:
+            _audit_read(rt, session, document, actor=actor, how="read")
+        return documents_store.view(document, reference), data
+
+
+def _audit_read(rt: Runtime, session: Session, document: Document, *, actor: str, how: str) -> None:
+    store.record_audit(
+        session,
+        review_id=document.review_id,
+        actor=actor,
+        action="document_read",
+        detail={
+            "kind": document.kind.value,
+            "version": document.version,
+            "sha256": document.sha256,
+            "how": how,
+        },
+        at=rt.now(),
+    )
+
+
+# --- names the board lists for the review ----------------------------------------------------
+
+
+def add_review_name(rt: Runtime, reference: str, name: str, role: str, *, actor: str) -> bool:
+    """List a family member's or practitioner's name for the review's anonymisation check.
+    Blank fields are refused; a name already listed is left as it is (returns False)."""
+    name, role = " ".join(name.split()), " ".join(role.split())
+    if not name:
+        raise DocumentRefused("--name: is required")
+    if not role:
+        raise DocumentRefused("--role: is required (e.g. mother, social worker)")
+    with rt.sessions.begin() as session:
+        review = store.get_review(session, reference)
+        added = documents_store.add_review_name(
+            session, review_id=review.id, name=name, role=role, added_by=actor, added_at=rt.now()
+        )
+        if added is not None:
+            store.record_audit(
+                session,
+                review_id=review.id,
+                actor=actor,
+                action="review_name_added",
+                detail={"role": role},
+                at=rt.now(),
+            )
+        return added is not None
+
+
+def list_review_names(rt: Runtime, reference: str, *, actor: str) -> list[ReviewNameView]:
+    """The names listed for the review: identity, so every listing is audited."""
+    with rt.sessions.begin() as session:
+        review = store.get_review(session, reference)
+        store.record_audit(
+            session,
+            review_id=review.id,
+            actor=actor,
+            action="review_names_revealed",
+            detail={"reference": reference},
+            at=rt.now(),
+        )
+        return documents_store.review_names(session, review.id)
+
+
+# --- the anonymisation check -----------------------------------------------------------------
+
+
+def _hits(rt: Runtime, session: Session, review: Review, document: Document) -> list[Hit]:
+    data = _read_blob(rt.settings.documents_dir, document.sha256)
+    return find_hits(
+        text_places(document.media_type, data),
+        _identity(session, review),
+        documents_store.listed_names(session, review.id),
+    )
+
+
+def anonymisation_hits(
+    rt: Runtime, reference: str, kind: DocumentKind, version: int | None = None
+) -> list[Hit]:
+    """Where a document version (the newest by default) holds the subject's name, date of
+    birth, NHS number or address, or a listed name: each hit with its place. The check is
+    audited with the number of hits (a machine read, shown to no one)."""
+    with rt.sessions.begin() as session:
+        review = store.get_review(session, reference)
+        document = documents_store.get_document(
+            session, review_id=review.id, kind=kind, version=version
+        )
+        hits = _hits(rt, session, review, document)
+        store.record_audit(
+            session,
+            review_id=review.id,
+            actor="anonymisation check",
+            action="anonymisation_checked",
+            detail={
+                "kind": kind.value,
+                "version": document.version,
+                "sha256": document.sha256,
+                "hits": len(hits),
+            },
+            at=rt.now(),
+        )
+        return hits
+
+
+def record_anonymisation_override(
+    rt: Runtime, reference: str, kind: DocumentKind, version: int, reason: str, actor: str
+) -> None:
+    """Record that this version may leave the board despite the check's hits, and why.
+    The reason is required; the override is bound to the version's hash, and audited."""
+    reason = reason.strip()
+    if not reason:
+        raise DocumentRefused("--reason: is required: say why this version may leave the board")
+    with rt.sessions.begin() as session:
+        review = store.get_review(session, reference)
+        document = documents_store.get_document(
+            session, review_id=review.id, kind=kind, version=version
+        )
+        if (
+            documents_store.add_override(
+                session, document=document, reason=reason, actor=actor, at=rt.now()
+            )
+            is None
+        ):
+            raise DocumentRefused(
+                f"--version: an override is already recorded for version {version}"
+            )
+        store.record_audit(
+            session,
+            review_id=review.id,
+            actor=actor,
+            action="anonymisation_overridden",
+            detail={
+                "kind": kind.value,
+                "version": version,
+                "sha256": document.sha256,
+                "reason": reason,
+            },
+            at=rt.now(),
+        )
+
+
+def _clearance(rt: Runtime, session: Session, review: Review, document: Document) -> ReleaseCheck:
+    hits = _hits(rt, session, review, document)
+    base: dict[str, Any] = {
+        "reference": review.reference,
+        "kind": document.kind,
+        "version": document.version,
+        "sha256": document.sha256,
+        "hits": hits,
+    }
+    if not hits:
+        return ReleaseCheck(**base, may_leave=True, why="the anonymisation check found nothing")
+    override = documents_store.override_for(session, document)
+    if override is not None:
+        why = f"{len(hits)} hits overridden by {override.actor} on {override.at:%d %b %Y}"
+        return ReleaseCheck(**base, may_leave=True, why=why)
+    why = f"{len(hits)} hits stand: add a redacted version or record an override"
+    return ReleaseCheck(**base, may_leave=False, why=why)
+
+
+def release_check(rt: Runtime, reference: str, kind: DocumentKind) -> ReleaseCheck:
+    """Whether the newest version of ``kind`` may leave the board (no hits, or an override
+    recorded for that exact version and content)."""
+    with rt.sessions() as session:
+        review = store.get_review(session, reference)
+        try:
+            document = documents_store.get_document(session, review_id=review.id, kind=kind)
+        except store.NotFound:
+            return ReleaseCheck(
+                reference=reference,
+                kind=kind,
+                version=None,
+                sha256=None,
+                may_leave=False,
+                why=f"no {kind.value} is stored",
+            )
+        return _clearance(rt, session, review, document)
+
+
+# --- documents made from forms ----------------------------------------------------------------
+
+
+def _form_context(session: Session, reference: str) -> tuple[Review, dict[str, Any]]:
+    review = store.get_review(session, reference)
+    board = session.get_one(Board, review.board_id)
+    return review, {
+        "reference": review.reference,
+        "pseudonym": review.pseudonym,
+        "board_name": board.name,
+    }
+
+
+def _check_form(session: Session, review: Review, form: TermsOfReference | LearningSummary) -> None:
+    problems = form.identity_problems(
+        _identity(session, review), documents_store.listed_names(session, review.id)
+    )
+    if problems:
+        raise DocumentRefused("\n".join(problems))
+
+
+def terms_of_reference_markdown(rt: Runtime, reference: str, tor: TermsOfReference) -> str:
+    """The terms of reference rendered from their template (Markdown)."""
+    with rt.sessions() as session:
+        review, context = _form_context(session, reference)
+        _check_form(session, review, tor)
+    return render_page("terms_of_reference.md.j2", tor=tor, **context).strip() + "\n"
+
+
+def store_terms_of_reference(
+    rt: Runtime, reference: str, tor: TermsOfReference, added_by: str
+) -> DocumentView:
+    """Render the terms of reference to Markdown and store them as the next version of the
+    ``terms_of_reference`` document. Answers naming the subject or a listed name are refused,
+    each naming its field (the document goes to the agencies)."""
+    markdown = terms_of_reference_markdown(rt, reference, tor)
+    return add_document(
+        rt,
+        reference,
+        DocumentKind.TERMS_OF_REFERENCE,
+        f"{reference}-terms-of-reference.md",
+        markdown.encode("utf-8"),
+        added_by=added_by,
+    )
+
+
+def learning_summary_html(rt: Runtime, reference: str, summary: LearningSummary) -> str:
+    """The learning summary as an HTML page, under the learning summary's headings."""
+    with rt.sessions() as session:
+        review, context = _form_context(session, reference)
+        _check_form(session, review, summary)
+    return render_page(
+        "learning_summary.html.j2", summary=summary, headings=LEARNING_SUMMARY_HEADINGS, **context
+    )
+
+
+def store_learning_summary(
+    rt: Runtime, reference: str, summary: LearningSummary, added_by: str
+) -> DocumentView:
+    """Render the learning summary to HTML, then to PDF (WeasyPrint), and store the PDF as
+    the next version of the ``learning_summary`` document."""
+    pdf = html_to_pdf(learning_summary_html(rt, reference, summary))
+    return add_document(
+        rt,
+        reference,
+        DocumentKind.LEARNING_SUMMARY,
+        f"{reference}-learning-summary.pdf",
+        pdf,
+        added_by=added_by,
+    )
+
+
+# --- sending a document out of the board -----------------------------------------------------
+
+
+def _cleared_document(
+    rt: Runtime, session: Session, reference: str, kind: DocumentKind, version: int | None
+) -> tuple[Review, Document]:
+    review = store.get_review(session, reference)
+    document = documents_store.get_document(
+        session, review_id=review.id, kind=kind, version=version
+    )
+    check = _clearance(rt, session, review, document)
+    if not check.may_leave:
+        raise DocumentNotCleared(
+            f"{reference} {kind.value} version {document.version}: {check.why}"
+        )
+    return review, document
+
+
+def _serializer(rt: Runtime) -> URLSafeSerializer:
+    return URLSafeSerializer(rt.settings.portal_secret.get_secret_value(), salt=DOCUMENT_LINK_SALT)
+
+
+def panel_copy_link(
+    rt: Runtime, reference: str, kind: DocumentKind, version: int, expires_on: date
+) -> str:
+    """A signed link to download one document version until ``expires_on`` (from the portal).
+    Refused (:class:`DocumentNotCleared`) unless that version passes the anonymisation check
+    or has an override."""
+    with rt.sessions() as session:
+        _review, document = _cleared_document(rt, session, reference, kind, version)
+        token = _serializer(rt).dumps(
+            {"d": document.id, "s": document.sha256, "x": expires_on.isoformat()}
+        )
+    return f"{rt.settings.portal_url.rstrip('/')}/d/{token}"
+
+
+@dataclass(frozen=True)
+class DocumentDownload:
+    document: DocumentView
+    data: bytes
+
+
+def download_by_link(rt: Runtime, token: str) -> DocumentDownload:
+    """The document a link grants, its download audited; :class:`LinkRefused` for an expired
+    or tampered link (the link's expiry is read against the runtime's clock)."""
+    try:
+        data: Any = _serializer(rt).loads(token)
+        document_id, sha256, expires = int(data["d"]), str(data["s"]), str(data["x"])
+        expires_on = date.fromisoformat(expires)
+    except (BadSignature, KeyError, TypeError, ValueError) as exc:
+        raise LinkRefused(f"bad document token: {exc.__class__.__name__}") from None
+    if expires_on < rt.today():
+        raise LinkRefused(f"document link expired on {expires}")
+    with rt.sessions.begin() as session:
+        try:
+            document, reference = documents_store.document_with_reference(session, document_id)
+        except store.NotFound:
+            raise LinkRefused("no such document") from None
+        if document.sha256 != sha256:
+            raise LinkRefused("document content changed")
+        content = _read_blob(rt.settings.documents_dir, document.sha256)
+        _audit_read(rt, session, document, actor="download link", how="link")
+        return DocumentDownload(documents_store.view(document, reference), content)
+
+
+def queue_with_document(
+    rt: Runtime,
+    session: Session,
+    *,
+    reference: str,
+    kind: DocumentKind,
+    version: int | None,
+    key: str,
+    message_kind: str,
+    recipient: str,
+    email: RenderedEmail,
+) -> DocumentView:
+    """Queue ``email`` to ``recipient`` with a document version attached (the newest by
+    default), and record which version and hash went to whom. Refused
+    (:class:`DocumentNotCleared`) unless the version may leave the board. Idempotent by
+    ``key``; the caller owns the transaction. The record's time is when it was queued; the
+    outbox row keeps when it was delivered."""
+    review, document = _cleared_document(rt, session, reference, kind, version)
+    queue_message(
+        session,
+        key=key,
+        review_id=review.id,
+        kind=message_kind,
+        recipient=recipient,
+        email=email,
+        now=rt.now(),
+        identity=_identity(session, review),
+        attachment_document_id=document.id,
+    )
+    documents_store.record_document_sent(
+        session,
+        review_id=review.id,
+        document_id=document.id,
+        recipient=recipient,
+        sent_at=rt.now(),
+        via="attachment",
+    )
+    return documents_store.view(document, reference)
