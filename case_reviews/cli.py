@@ -13,6 +13,7 @@ import typer
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from case_reviews.cli_plan import plan_cli
 from core.clock import LONDON, ManualClock
 from core.deadlines import ClockStop, UnknownEventError, UnknownRegimeError
 from models import store
@@ -35,6 +36,7 @@ app.add_typer(board_app, name="board")
 app.add_typer(agencies_app, name="agencies")
 app.add_typer(referral_app, name="referral")
 app.add_typer(timeline_app, name="timeline")
+app.add_typer(plan_cli)  # recommendations, plan, themes, report, clock-miss
 
 INPUT_ERROR = 2
 Model = TypeVar("Model", bound=BaseModel)

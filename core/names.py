@@ -122,3 +122,9 @@ def gate_key(reference: str, gate: str, attempt: int, outcome: str) -> str:
 def review_key(reference: str, what: str) -> str:
     """Any other once-per-review record (``closed``, ``timelines_gate_resumed``…)."""
     return f"{reference}:{what}"
+
+
+def progress_key(reference: str, agency: str, quarter: int) -> str:
+    """An owner agency's progress report for one quarter of the action plan
+    (``SCR-2026-001:progress:Northbridge Police:q2``)."""
+    return f"{agency_obligation_key(reference, AgencyDuty.PROGRESS, agency)}:q{quarter}"

@@ -30,6 +30,7 @@ from models.timeline import (
     template_xlsx,
 )
 from notifications.render import environment
+from portal.actions import router as actions_router
 from services.links import LinkRefused, read_token, timeline_due
 from services.runtime import runtime
 from services.timelines import SubmissionRefused, collecting_timelines, submit_timeline
@@ -39,6 +40,7 @@ FORM_ROWS = 8
 MAX_UPLOAD = 5 * 2**20
 
 app = FastAPI(title="case-reviews agency portal", docs_url=None, redoc_url=None, openapi_url=None)
+app.include_router(actions_router)  # owner agencies' action plan pages (/a/…)
 
 
 log = logging.getLogger("portal")
