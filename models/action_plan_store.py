@@ -202,7 +202,7 @@ def item_views(
 ) -> list[ActionItemView]:
     """The items as views, with the recommendation's number and the owner's name."""
     numbers = {r.id: r.number for r in recommendations(session, review_id)}
-    names = dict(session.execute(select(Agency.id, Agency.name)).tuples())
+    names = {a: n for a, n in session.execute(select(Agency.id, Agency.name)).tuples()}
     return [
         ActionItemView(
             id=i.id,

@@ -139,19 +139,15 @@ def _changes_by_item(
 
 
 def _agency_names(session: Session, board_id: int) -> dict[int, str]:
-    return dict(
-        session.execute(select(Agency.id, Agency.name).where(Agency.board_id == board_id)).tuples()
-    )
+    query = select(Agency.id, Agency.name).where(Agency.board_id == board_id)
+    return {agency_id: name for agency_id, name in session.execute(query).tuples()}
 
 
 def _events(session: Session, review_ids: list[int], name: str) -> dict[int, date]:
-    return dict(
-        session.execute(
-            select(ReviewEvent.review_id, ReviewEvent.on_date).where(
-                ReviewEvent.review_id.in_(review_ids), ReviewEvent.name == name
-            )
-        ).tuples()
+    query = select(ReviewEvent.review_id, ReviewEvent.on_date).where(
+        ReviewEvent.review_id.in_(review_ids), ReviewEvent.name == name
     )
+    return {review_id: on for review_id, on in session.execute(query).tuples()}
 
 
 # --- the quarterly report ---------------------------------------------------------------------
