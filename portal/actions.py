@@ -168,7 +168,7 @@ def _signoff(
     notice = (
         "Thank you: your agency's actions are signed off."
         if state == "signed"
-        else "Thank you: your request for a change was sent to the business manager."
+        else "Thank you: your request for a change is recorded for the business manager."
     )
     return _page(request, token, granted, notice=notice)
 
