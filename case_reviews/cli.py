@@ -14,6 +14,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from case_reviews.cli_documents import documents_app, names_app
+from case_reviews.cli_plan import plan_cli
 from core.clock import LONDON, ManualClock
 from core.deadlines import ClockStop, RulePack, UnknownEventError, UnknownRegimeError
 from models import store
@@ -38,6 +39,7 @@ app.add_typer(referral_app, name="referral")
 app.add_typer(timeline_app, name="timeline")
 app.add_typer(documents_app, name="documents")
 app.add_typer(names_app, name="names")
+app.add_typer(plan_cli)  # recommendations, plan, themes, report, clock-miss
 
 INPUT_ERROR = 2
 Model = TypeVar("Model", bound=BaseModel)

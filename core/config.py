@@ -72,6 +72,10 @@ class Settings(BaseSettings):
         default=SecretStr("change-me-in-production"),
         description="Key that signs agency portal links.",
     )
+    themes_file: Path | None = Field(
+        default=None,
+        description="The board's list of learning themes (YAML list); the default list if unset.",
+    )
     mail_dir: Path = Field(
         default=Path("var/mail"), description="Where the demo mail catcher writes."
     )

@@ -144,3 +144,9 @@ class DocumentKind(enum.StrEnum):
             DocumentKind.FINAL_REPORT,
             DocumentKind.AGENCY_COMMENTS,
         }
+
+
+def progress_key(reference: str, agency: str, quarter: int) -> str:
+    """An owner agency's progress report for one quarter of the action plan
+    (``SCR-2026-001:progress:Northbridge Police:q2``)."""
+    return f"{agency_obligation_key(reference, AgencyDuty.PROGRESS, agency)}:q{quarter}"

@@ -397,3 +397,141 @@ class DocumentSent(Base):
     recipient: Mapped[str] = mapped_column(String(254))
     via: Mapped[str] = mapped_column(String(20))
     sent_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+# --- action plans, progress and the board's learning (issue 11) ------------------------------
+
+
+class ActionStatus(enum.StrEnum):
+    """Where an action plan item stands. ``closed`` is the performance committee's closure of
+    an item (with a reason); ``done`` is the owner agency's report that it is complete."""
+
+    NOT_STARTED = "not_started"
+    ON_TRACK = "on_track"
+    AT_RISK = "at_risk"
+    OVERDUE = "overdue"
+    DONE = "done"
+    CLOSED = "closed"
+
+
+class SignoffDecision(enum.StrEnum):
+    """An owner agency's answer to the action plan: signed, a change asked for, or recorded
+    as missing when the board went on without it."""
+
+    SIGNED = "signed"
+    CHANGE_REQUESTED = "change_requested"
+    MISSING = "missing"
+
+
+class Recommendation(Base):
+    """A recommendation (a finding the board acts on) recorded at the final report, with its
+    intended outcome and timescale. ``not_implemented_reason`` is set when the board decides
+    not to implement it (the Care Act asks a SAB's annual report to give the reasons)."""
+
+    __tablename__ = "recommendation"
+    __table_args__ = (UniqueConstraint("review_id", "number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    review_id: Mapped[int] = mapped_column(ForeignKey("review.id"), index=True)
+    number: Mapped[int] = mapped_column(Integer)
+    text: Mapped[str] = mapped_column(Text)
+    intended_outcome: Mapped[str] = mapped_column(Text)
+    timescale: Mapped[str] = mapped_column(String(200))
+    not_implemented_reason: Mapped[str | None] = mapped_column(Text)
+    not_implemented_on: Mapped[date | None] = mapped_column(Date)
+    recorded_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class ActionItem(Base):
+    """One item of a review's action plan: what an owner agency will do about a recommendation,
+    by when, and how its impact will be measured."""
+
+    __tablename__ = "action_item"
+    __table_args__ = (UniqueConstraint("review_id", "number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    review_id: Mapped[int] = mapped_column(ForeignKey("review.id"), index=True)
+    recommendation_id: Mapped[int] = mapped_column(ForeignKey("recommendation.id"))
+    number: Mapped[int] = mapped_column(Integer)
+    action: Mapped[str] = mapped_column(Text)
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id"))
+    intended_outcome: Mapped[str] = mapped_column(Text)
+    due_on: Mapped[date] = mapped_column(Date)
+    impact_measure: Mapped[str] = mapped_column(Text)
+    status: Mapped[ActionStatus] = mapped_column(
+        _enum(ActionStatus), default=ActionStatus.NOT_STARTED
+    )
+    closed_reason: Mapped[str | None] = mapped_column(Text)
+    impact_evaluation: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class ActionStatusChange(Base):
+    """Each change of an item's status, dated: what the quarterly report compares."""
+
+    __tablename__ = "action_status_change"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("action_item.id"), index=True)
+    from_status: Mapped[ActionStatus | None] = mapped_column(_enum(ActionStatus))
+    to_status: Mapped[ActionStatus] = mapped_column(_enum(ActionStatus))
+    on_date: Mapped[date] = mapped_column(Date)
+    source: Mapped[str] = mapped_column(String(200))
+
+
+class ActionSignoff(Base):
+    """One answer of an owner agency to its part of the action plan; the newest one counts."""
+
+    __tablename__ = "action_signoff"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    review_id: Mapped[int] = mapped_column(ForeignKey("review.id"), index=True)
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id"))
+    decision: Mapped[SignoffDecision] = mapped_column(_enum(SignoffDecision))
+    comment: Mapped[str] = mapped_column(Text, default="")
+    recorded_by: Mapped[str] = mapped_column(String(200))
+    recorded_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class ProgressReport(Base):
+    """An owner agency's quarterly progress report on its open items: per item, the status,
+    the evidence and the impact so far (``updates``)."""
+
+    __tablename__ = "progress_report"
+    __table_args__ = (UniqueConstraint("review_id", "agency_id", "quarter"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    review_id: Mapped[int] = mapped_column(ForeignKey("review.id"), index=True)
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id"))
+    quarter: Mapped[int] = mapped_column(Integer)
+    submitted_by: Mapped[str] = mapped_column(String(200))
+    submitted_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    updates: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+
+
+class ReviewTheme(Base):
+    """A learning theme the committee found in a review (from the board's theme list)."""
+
+    __tablename__ = "review_theme"
+    __table_args__ = (UniqueConstraint("review_id", "theme"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    review_id: Mapped[int] = mapped_column(ForeignKey("review.id"), index=True)
+    theme: Mapped[str] = mapped_column(String(120))
+    tagged_by: Mapped[str] = mapped_column(String(200))
+    tagged_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class ClockMiss(Base):
+    """Why a statutory clock of a review was missed (one reason per milestone)."""
+
+    __tablename__ = "clock_miss"
+    __table_args__ = (UniqueConstraint("review_id", "milestone"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    review_id: Mapped[int] = mapped_column(ForeignKey("review.id"), index=True)
+    milestone: Mapped[str] = mapped_column(String(60))
+    reason: Mapped[str] = mapped_column(Text)
+    recorded_by: Mapped[str] = mapped_column(String(200))
+    recorded_at: Mapped[datetime] = mapped_column(UtcDateTime())

@@ -29,6 +29,7 @@ from models.timeline import (
     template_xlsx,
 )
 from notifications.render import environment
+from portal.actions import router as actions_router
 from portal.documents import router as documents_router
 from portal.refusal import forbidden
 from services.links import LinkRefused, read_token, timeline_due
@@ -41,6 +42,7 @@ MAX_UPLOAD = 5 * 2**20
 
 app = FastAPI(title="case-reviews agency portal", docs_url=None, redoc_url=None, openapi_url=None)
 app.include_router(documents_router)
+app.include_router(actions_router)  # owner agencies' action plan pages (/a/…)
 
 
 def _forbidden(reason: LinkRefused | None = None) -> HTMLResponse:

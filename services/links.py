@@ -33,13 +33,17 @@ class LinkGrant:
     agency_id: int
 
 
-def _serializer(rt: Runtime) -> URLSafeSerializer:
-    return URLSafeSerializer(rt.settings.portal_secret.get_secret_value(), salt=LINK_SALT)
+def _serializer(rt: Runtime, salt: str) -> URLSafeSerializer:
+    return URLSafeSerializer(rt.settings.portal_secret.get_secret_value(), salt=salt)
 
 
-def make_token(rt: Runtime, reference: str, agency_id: int, expires_on: date) -> str:
-    """A signed token naming one review and one agency, valid until ``expires_on``."""
-    return str(_serializer(rt).dumps({"r": reference, "a": agency_id, "x": expires_on.isoformat()}))
+def make_token(
+    rt: Runtime, reference: str, agency_id: int, expires_on: date, *, salt: str = LINK_SALT
+) -> str:
+    """A signed token naming one review and one agency, valid until ``expires_on``. Each kind
+    of portal page signs with its own ``salt``, so one kind of link cannot open another."""
+    data = {"r": reference, "a": agency_id, "x": expires_on.isoformat()}
+    return str(_serializer(rt, salt).dumps(data))
 
 
 def portal_link(rt: Runtime, reference: str, agency_id: int, due: date) -> str:
@@ -47,16 +51,24 @@ def portal_link(rt: Runtime, reference: str, agency_id: int, due: date) -> str:
     return f"{rt.settings.portal_url.rstrip('/')}/t/{token}"
 
 
-def read_token(rt: Runtime, token: str) -> LinkGrant:
-    """The review and agency a token grants, or :class:`LinkRefused` (expired, tampered, or
-    for an agency no longer on the review). Expiry is read against the runtime's clock."""
+def read_signed(rt: Runtime, token: str, *, salt: str) -> LinkGrant:
+    """The review and agency a token signed with ``salt`` names, or :class:`LinkRefused`
+    (tampered, another kind of link, or expired against the runtime's clock)."""
     try:
-        data: Any = _serializer(rt).loads(token)
+        data: Any = _serializer(rt, salt).loads(token)
         reference, agency_id, expires = str(data["r"]), int(data["a"]), str(data["x"])
     except (BadSignature, KeyError, TypeError, ValueError) as exc:
         raise LinkRefused(f"bad token: {exc.__class__.__name__}") from None
     if date.fromisoformat(expires) < rt.today():
         raise LinkRefused(f"expired on {expires}")
+    return LinkGrant(reference, agency_id)
+
+
+def read_token(rt: Runtime, token: str) -> LinkGrant:
+    """The review and agency a timeline token grants, or :class:`LinkRefused` (expired,
+    tampered, or for an agency no longer on the review)."""
+    grant = read_signed(rt, token, salt=LINK_SALT)
+    reference, agency_id = grant.reference, grant.agency_id
     with rt.sessions() as session:
         try:
             review = store.get_review(session, reference)

@@ -1,0 +1,236 @@
+"""The committee's quarterly report and the board's annual report pack, rendered: one HTML page
+(Jinja2, through :func:`notifications.render.render_page`), the same page as PDF (WeasyPrint),
+one CSV per table, and charts (matplotlib, Agg, embedded as PNG data URIs) where a picture
+reads better than a table.
+
+The figures come from :mod:`models.reports_store`; nothing here reads the store.
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import io
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # no display: render to PNG only
+
+import matplotlib.pyplot as plt
+from matplotlib.figure import Figure
+from pydantic import BaseModel
+from weasyprint import HTML
+
+from models.reports_store import AnnualReport, QuarterlyReport
+from notifications.render import render_page
+
+RAG_COLOURS = {"red": "#c62828", "amber": "#f9a825", "green": "#2e7d32"}
+_FORMULA_START = frozenset("=+-@\t\r")
+
+
+@dataclass
+class ReportFiles:
+    """A rendered report: ``stem`` names its files (``stem.html``, ``stem.pdf``,
+    ``stem-<table>.csv``)."""
+
+    stem: str
+    html: str
+    pdf: bytes
+    tables: dict[str, str] = field(default_factory=dict)
+
+    def write(self, directory: Path) -> list[Path]:
+        """Write every file into ``directory`` (created if need be); returns the paths."""
+        directory.mkdir(parents=True, exist_ok=True)
+        written = [directory / f"{self.stem}.html", directory / f"{self.stem}.pdf"]
+        written[0].write_text(self.html, encoding="utf-8")
+        written[1].write_bytes(self.pdf)
+        for name, text in self.tables.items():
+            path = directory / f"{self.stem}-{name}.csv"
+            path.write_text(text, encoding="utf-8-sig", newline="")
+            written.append(path)
+        return written
+
+
+def _cell(value: object) -> str:
+    text = "" if value is None else str(getattr(value, "value", value))
+    # Committee members open these in Excel, which runs "=…" as a formula: keep text as text.
+    return "'" + text if text[:1] in _FORMULA_START else text
+
+
+def table_csv(rows: Sequence[BaseModel], columns: Sequence[str]) -> str:
+    """Rows as CSV with a header of ``columns`` (an empty table keeps its header)."""
+    out = io.StringIO(newline="")
+    writer = csv.writer(out)
+    writer.writerow(columns)
+    for row in rows:
+        data = row.model_dump()
+        writer.writerow([_cell(getattr(row, c, data.get(c))) for c in columns])
+    return out.getvalue()
+
+
+def _png(figure: Figure) -> str:
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
+    plt.close(figure)
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def _rag_chart(report: QuarterlyReport) -> str | None:
+    if not report.plans:
+        return None
+    labels = [p.reference for p in report.plans]
+    figure, axes = plt.subplots(figsize=(7, 0.5 + 0.45 * len(labels)))
+    left = [0] * len(labels)
+    for colour in ("red", "amber", "green"):
+        values = [getattr(p, colour) for p in report.plans]
+        axes.barh(labels, values, left=left, color=RAG_COLOURS[colour], label=colour)
+        left = [a + b for a, b in zip(left, values, strict=True)]
+    axes.set_xlabel("items")
+    axes.invert_yaxis()
+    axes.legend(loc="lower right", fontsize=8)
+    axes.set_title(f"Action plan items by RAG status, {report.quarter}")
+    return _png(figure)
+
+
+def _clock_chart(report: AnnualReport) -> str | None:
+    if not report.clocks:
+        return None
+    labels = [c.clock.split(" (")[0] for c in report.clocks]
+    figure, axes = plt.subplots(figsize=(7, 0.6 + 0.45 * len(labels)))
+    met = [c.met for c in report.clocks]
+    missed = [c.missed for c in report.clocks]
+    axes.barh(labels, met, color=RAG_COLOURS["green"], label="met")
+    axes.barh(labels, missed, left=met, color=RAG_COLOURS["red"], label="missed")
+    axes.invert_yaxis()
+    axes.set_xlabel("reviews")
+    axes.legend(loc="lower right", fontsize=8)
+    axes.set_title(f"Statutory clocks due in {report.year}: met and missed")
+    return _png(figure)
+
+
+def _theme_chart(report: AnnualReport) -> str | None:
+    if not report.themes_this_year:
+        return None
+    labels = list(report.themes_this_year)
+    figure, axes = plt.subplots(figsize=(7, 0.6 + 0.4 * len(labels)))
+    axes.barh(labels, list(report.themes_this_year.values()), color="#37474f")
+    axes.invert_yaxis()
+    axes.set_xlabel("reviews")
+    axes.set_title(f"Learning themes across reviews reported in {report.year}")
+    return _png(figure)
+
+
+def _pdf(html: str) -> bytes:
+    return bytes(HTML(string=html).write_pdf())
+
+
+ITEM_COLUMNS = (
+    "reference",
+    "item",
+    "recommendation",
+    "action",
+    "owner",
+    "due_on",
+    "status",
+    "status_last_quarter",
+    "rag",
+    "changed",
+    "evidence",
+    "impact",
+)
+
+
+def render_quarterly(report: QuarterlyReport) -> ReportFiles:
+    """The performance committee's quarterly report as HTML, PDF and CSV tables (``plans``,
+    ``items``, ``overdue``, ``may-close``)."""
+    html = render_page("quarterly_report.html.j2", report=report, chart=_rag_chart(report))
+    return ReportFiles(
+        stem=f"quarterly-{report.quarter}",
+        html=html,
+        pdf=_pdf(html),
+        tables={
+            "plans": table_csv(
+                report.plans,
+                (
+                    "reference",
+                    "regime",
+                    "pseudonym",
+                    "items",
+                    "red",
+                    "amber",
+                    "green",
+                    "done_or_closed",
+                ),
+            ),
+            "items": table_csv(report.items, ITEM_COLUMNS),
+            "overdue": table_csv(report.overdue, ITEM_COLUMNS),
+            "may-close": table_csv(report.may_close, ITEM_COLUMNS),
+        },
+    )
+
+
+CLOCK_COLUMNS = (
+    "reference",
+    "regime",
+    "clock",
+    "due_on",
+    "met_on",
+    "result",
+    "days_late",
+    "reason",
+)
+SAR_COLUMNS = (
+    "reference",
+    "pseudonym",
+    "number",
+    "finding",
+    "intended_outcome",
+    "actions",
+    "not_implemented_reason",
+)
+
+
+class _Figure(BaseModel):
+    figure: str
+    value: int
+
+
+def render_annual(report: AnnualReport) -> ReportFiles:
+    """The board's annual report pack as HTML, PDF and CSV tables."""
+    html = render_page(
+        "annual_report.html.j2",
+        report=report,
+        clock_chart=_clock_chart(report),
+        theme_chart=_theme_chart(report),
+    )
+    headline = [
+        _Figure(figure="actions completed in the year", value=report.actions_completed),
+        _Figure(figure="actions overdue at year end", value=report.actions_overdue),
+        _Figure(figure="actions still open at year end", value=report.actions_open),
+        _Figure(figure="reviews published", value=len(report.published)),
+    ]
+    return ReportFiles(
+        stem=f"annual-{report.year}",
+        html=html,
+        pdf=_pdf(html),
+        tables={
+            "summary": table_csv(headline, ("figure", "value")),
+            "referrals": table_csv(report.referrals, ("regime", "outcome", "count")),
+            "decisions": table_csv(report.decisions, ("regime", "outcome", "count")),
+            "clocks": table_csv(report.clocks, ("clock", "met", "missed", "pending")),
+            "clock-detail": table_csv(report.clock_rows, CLOCK_COLUMNS),
+            "published": table_csv(
+                report.published, ("reference", "regime", "pseudonym", "published_on")
+            ),
+            "actions-by-agency": table_csv(
+                report.agencies,
+                ("agency", "items", "completed_in_year", "overdue_at_year_end", "signoffs_missing"),
+            ),
+            "themes": table_csv(report.themes, ("theme", "year", "reviews")),
+            "sar-findings": table_csv(report.sar_concluded, SAR_COLUMNS),
+            "sar-not-implemented": table_csv(report.sar_not_implemented, SAR_COLUMNS),
+        },
+    )
