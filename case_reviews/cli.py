@@ -335,6 +335,7 @@ def start(reference: str) -> None:
     # Prefect (behind the driver, the demo, the simulation and the sweep) takes over a second
     # to import: only the commands that talk to it load it.
     from deployments.driver import (
+        PrefectUnauthorized,
         PrefectUnavailable,
         ReviewAlreadyStarted,
         run_ui_url,
@@ -350,6 +351,8 @@ def start(reference: str) -> None:
         fail(f"refused: {exc}")
     except PrefectUnavailable as exc:
         fail(f"{exc}; the referral stays stored: run 'reviews start {reference}' later", code=1)
+    except PrefectUnauthorized as exc:
+        fail(str(exc), code=1)
     typer.echo(run_ui_url(rt, run_id))
 
 

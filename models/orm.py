@@ -136,6 +136,7 @@ class Review(Base):
     status: Mapped[ReviewStatus] = mapped_column(_enum(ReviewStatus), default=ReviewStatus.OPEN)
     flow_run_id: Mapped[str | None] = mapped_column(String(40))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    run_key: Mapped[str | None] = mapped_column(String(40), unique=True)  # models.runs
 
 
 class ReviewAgency(Base):
@@ -322,3 +323,8 @@ def _audit_is_append_only(session: Session, _ctx: object, _instances: object) ->
     for obj in list(session.dirty) + list(session.deleted):
         if isinstance(obj, AuditEvent):
             raise PermissionError("audit events are append-only: they cannot be changed or deleted")
+
+
+# One review, one run: no flow run can be two reviews' run (migration 0007). With the claim
+# in ``models.runs`` (set only where none is set) a review never changes run either.
+Index("uq_review_flow_run_id", Review.flow_run_id, unique=True)
