@@ -14,7 +14,9 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from core.clock import LONDON, ManualClock
+from core.config import get_settings
 from core.deadlines import ClockStop, UnknownEventError, UnknownRegimeError
+from core.secrets import use_stored_prefect_auth
 from models import store
 from models.migrate import upgrade
 from models.schemas import BoardIn, ReferralIn
@@ -37,6 +39,16 @@ app.add_typer(referral_app, name="referral")
 app.add_typer(timeline_app, name="timeline")
 
 INPUT_ERROR = 2
+
+
+@app.callback()
+def _before_every_command() -> None:
+    # The demo keeps the Prefect API auth string it drew in a file; hand it to Prefect's
+    # client (which reads its settings once, when first imported: Prefect is imported lazily
+    # by the commands below) unless PREFECT_API_AUTH_STRING is set.
+    use_stored_prefect_auth(get_settings().prefect_auth_file)
+
+
 Model = TypeVar("Model", bound=BaseModel)
 
 
