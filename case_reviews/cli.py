@@ -10,9 +10,9 @@ from pathlib import Path
 from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
-import yaml
 from pydantic import BaseModel, ValidationError
 
+from core import datafiles
 from core.clock import LONDON, ManualClock
 from core.config import get_settings
 from core.deadlines import ClockStop, UnknownEventError, UnknownRegimeError
@@ -92,17 +92,11 @@ def validation_lines(exc: ValidationError) -> list[str]:
 
 
 def read_data_file(path: Path) -> Any:
-    """Parse a YAML or JSON file, failing with a message that names the file."""
+    """Parse a YAML or JSON file, failing with one line that names the file."""
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        fail(f"{path}: cannot be read ({exc.strerror})")
-    try:
-        if path.suffix.lower() == ".json":
-            return json.loads(text)
-        return yaml.safe_load(text)
-    except (json.JSONDecodeError, yaml.YAMLError) as exc:
-        fail(f"{path}: is not valid {'JSON' if path.suffix.lower() == '.json' else 'YAML'}: {exc}")
+        return datafiles.read_data_file(path)
+    except datafiles.DataFileError as exc:
+        fail(str(exc))
 
 
 def read_model(model: type[Model], file: Path) -> Model:
