@@ -10,13 +10,15 @@ from pathlib import Path
 from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
-import yaml
 from pydantic import BaseModel, ValidationError
 
 from case_reviews.cli_documents import documents_app, names_app
 from case_reviews.cli_plan import plan_cli
+from core import datafiles
 from core.clock import LONDON, ManualClock
+from core.config import get_settings
 from core.deadlines import ClockStop, RulePack, UnknownEventError, UnknownRegimeError
+from core.secrets import use_stored_prefect_auth
 from models import store
 from models.migrate import upgrade
 from models.schemas import BoardIn, LocalAuthorityNotificationIn, ReferralIn
@@ -42,6 +44,16 @@ app.add_typer(names_app, name="names")
 app.add_typer(plan_cli)  # recommendations, plan, themes, report, clock-miss
 
 INPUT_ERROR = 2
+
+
+@app.callback()
+def _before_every_command() -> None:
+    # The demo keeps the Prefect API auth string it drew in a file; hand it to Prefect's
+    # client (which reads its settings once, when first imported: Prefect is imported lazily
+    # by the commands below) unless PREFECT_API_AUTH_STRING is set.
+    use_stored_prefect_auth(get_settings().prefect_auth_file)
+
+
 Model = TypeVar("Model", bound=BaseModel)
 
 
@@ -85,17 +97,11 @@ def validation_lines(exc: ValidationError) -> list[str]:
 
 
 def read_data_file(path: Path) -> Any:
-    """Parse a YAML or JSON file, failing with a message that names the file."""
+    """Parse a YAML or JSON file, failing with one line that names the file."""
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        fail(f"{path}: cannot be read ({exc.strerror})")
-    try:
-        if path.suffix.lower() == ".json":
-            return json.loads(text)
-        return yaml.safe_load(text)
-    except (json.JSONDecodeError, yaml.YAMLError) as exc:
-        fail(f"{path}: is not valid {'JSON' if path.suffix.lower() == '.json' else 'YAML'}: {exc}")
+        return datafiles.read_data_file(path)
+    except datafiles.DataFileError as exc:
+        fail(str(exc))
 
 
 def read_model(model: type[Model], file: Path) -> Model:
@@ -411,6 +417,7 @@ def start(reference: str) -> None:
     # Prefect (behind the driver, the demo, the simulation and the sweep) takes over a second
     # to import: only the commands that talk to it load it.
     from deployments.driver import (
+        PrefectUnauthorized,
         PrefectUnavailable,
         ReviewAlreadyStarted,
         run_ui_url,
@@ -426,6 +433,8 @@ def start(reference: str) -> None:
         fail(f"refused: {exc}")
     except PrefectUnavailable as exc:
         fail(f"{exc}; the referral stays stored: run 'reviews start {reference}' later", code=1)
+    except PrefectUnauthorized as exc:
+        fail(str(exc), code=1)
     typer.echo(run_ui_url(rt, run_id))
 
 

@@ -32,13 +32,14 @@ import httpx
 import yaml
 from prefect import get_client
 from prefect.exceptions import ObjectNotFound
-from prefect.settings import PREFECT_API_URL, temporary_settings
+from prefect.settings import PREFECT_API_AUTH_STRING, PREFECT_API_URL, temporary_settings
 from pydantic import SecretStr
 from sqlalchemy.engine import make_url
 
 from case_reviews.examples import BOARD, referral_file
 from case_reviews.simulation.scenario import answer
 from core.config import Settings
+from core.secrets import DEFAULT_PORTAL_SECRET, read_or_create_secret
 from deployments import driver
 from deployments.serve import REVIEW_DEPLOYMENT
 from models import store
@@ -203,19 +204,42 @@ def _absolute_sqlite(url: str) -> str:
     return parsed.set(database=str(path.resolve())).render_as_string(hide_password=False)
 
 
+PREFECT_AUTH_FILE = "prefect-auth-string"
+PORTAL_SECRET_FILE = "portal-secret"
+
+
 def _demo_settings(
-    base: Settings, *, catcher: SmtpCatcher, ui_url: str, portal_url: str
+    base: Settings, *, catcher: SmtpCatcher, ui_url: str, portal_url: str, var_dir: Path
 ) -> Settings:
     """The runtime's settings, with mail going to the demo's catcher and links to its UI and
-    its agency portal."""
-    return base.model_copy(
-        update={
-            "database_url": _absolute_sqlite(base.database_url),
-            "mail_url": SecretStr(catcher.url()),
-            "ui_url": ui_url,
-            "portal_url": portal_url,
-        }
-    )
+    its agency portal. The published default portal secret is replaced by one drawn for this
+    var directory (kept in ``var/portal-secret``, mode 0600)."""
+    update: dict[str, object] = {
+        "database_url": _absolute_sqlite(base.database_url),
+        "mail_url": SecretStr(catcher.url()),
+        "ui_url": ui_url,
+        "portal_url": portal_url,
+        "prefect_auth_file": var_dir / PREFECT_AUTH_FILE,
+    }
+    if base.portal_secret.get_secret_value() == DEFAULT_PORTAL_SECRET:
+        secret, _created = read_or_create_secret(var_dir / PORTAL_SECRET_FILE)
+        update["portal_secret"] = SecretStr(secret)
+    return base.model_copy(update=update)
+
+
+def _prefect_auth_string(var_dir: Path) -> str:
+    """The Prefect API auth string of this var directory: drawn on the first start (and
+    printed then, once), read back on later ones."""
+    path = var_dir / PREFECT_AUTH_FILE
+    auth, created = read_or_create_secret(path)
+    if created:
+        print(
+            f"Prefect API auth string (shown this once; kept in {path}, mode 0600): {auth}\n"
+            "  the UI asks for it; the reviews CLI reads the file, other clients need "
+            "PREFECT_API_AUTH_STRING",
+            flush=True,
+        )
+    return auth
 
 
 def _settings_env(settings: Settings) -> dict[str, str]:
@@ -439,7 +463,11 @@ def up(
             catcher = SmtpCatcher(port=smtp_port, mail_dir=mail_dir, echo=True)
             portal_url = f"http://127.0.0.1:{portal_port}"
             settings = _demo_settings(
-                runtime().settings, catcher=catcher, ui_url=ui_url, portal_url=portal_url
+                runtime().settings,
+                catcher=catcher,
+                ui_url=ui_url,
+                portal_url=portal_url,
+                var_dir=var_dir,
             )
             rt = Runtime.from_settings(settings)
             stack.enter_context(use_runtime(rt))  # the portal (a thread here) uses it too
@@ -451,6 +479,8 @@ def up(
 
             prefect_home = var_dir / "prefect"
             prefect_home.mkdir(exist_ok=True)
+            # Closed by default: the server requires the auth string, every client sends it.
+            auth = _prefect_auth_string(var_dir)
             env = {
                 **os.environ,
                 **_settings_env(settings),
@@ -458,9 +488,15 @@ def up(
                 "PREFECT_API_URL": api_url,
                 "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
                 "PREFECT_RUNNER_POLL_FREQUENCY": str(RUNNER_POLL_SECONDS),
+                "PREFECT_SERVER_API_AUTH_STRING": auth,
+                "PREFECT_API_AUTH_STRING": auth,
                 "PYTHONUNBUFFERED": "1",
             }
-            stack.enter_context(temporary_settings(updates={PREFECT_API_URL: api_url}))
+            stack.enter_context(
+                temporary_settings(
+                    updates={PREFECT_API_URL: api_url, PREFECT_API_AUTH_STRING: auth}
+                )
+            )
 
             print(f"starting the Prefect server on {ui_url} …", flush=True)
             server = _Service(

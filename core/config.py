@@ -10,6 +10,7 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from core.clock import parse_fixed_clock
+from core.secrets import DEFAULT_PORTAL_SECRET
 
 
 class MailSettingError(ValueError):
@@ -69,8 +70,8 @@ class Settings(BaseSettings):
         default="http://127.0.0.1:8800", description="Base URL of the agency portal."
     )
     portal_secret: SecretStr = Field(
-        default=SecretStr("change-me-in-production"),
-        description="Key that signs agency portal links.",
+        default=SecretStr(DEFAULT_PORTAL_SECRET),
+        description="Key that signs agency portal links (the portal refuses the default).",
     )
     themes_file: Path | None = Field(
         default=None,
@@ -87,6 +88,18 @@ class Settings(BaseSettings):
         default=25 * 2**20,
         gt=0,
         description="Largest document file accepted (bytes); a larger one is refused.",
+    )
+
+    prefect_auth_file: Path = Field(
+        default=Path("var/prefect-auth-string"),
+        description="Where the demo keeps the Prefect API auth string it drew; the CLI reads "
+        "it when PREFECT_API_AUTH_STRING is not set.",
+    )
+    runner_limit: int = Field(
+        default=4,
+        ge=1,
+        description="Most review and sweep runs one runner (deployments.serve) executes at "
+        "once; more wait, scheduled, until a slot frees (each run is a ~160 MB process).",
     )
 
     def run_url(self, flow_run_id: object) -> str:

@@ -3,6 +3,10 @@
 ``python -m deployments.serve`` runs both in one process against ``PREFECT_API_URL``. A
 suspended review holds no process: the server keeps its state and the served runner picks the
 run up again when it is resumed.
+
+At most ``REVIEWS_RUNNER_LIMIT`` runs (default 4) execute at once in one serving process; a
+burst of starts waits, scheduled, until a slot frees instead of exhausting memory. With
+workers (``deploy/``), the work pool's concurrency limit does the same across hosts.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from prefect import serve
 from prefect.deployments.runner import RunnerDeployment
 from prefect.schedules import Cron
 
+from core.config import get_settings
 from flows.review import review
 from flows.sweep import sweep
 
@@ -33,7 +38,7 @@ def deployments() -> list[RunnerDeployment]:
 
 
 def main() -> None:
-    serve(*deployments())
+    serve(*deployments(), limit=get_settings().runner_limit)
 
 
 if __name__ == "__main__":

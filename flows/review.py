@@ -34,6 +34,7 @@ from flows.inputs import (
 from tasks import stages
 from tasks.common import CaseSummary
 from tasks.gates import check_answer, close_gate, open_gate, refuse_answer
+from tasks.runs import claim_run
 
 Form = TypeVar("Form", bound=GateForm)
 
@@ -92,6 +93,7 @@ def review(reference: str) -> str:
     review skips the panel copy and statutory publication; "no review" tells the referrer and
     the panel why and closes the case.
     """
+    claim_run(reference)
     case = stages.referral_intake(reference)
 
     recommendation = ask(

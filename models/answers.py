@@ -17,6 +17,8 @@ from typing import ClassVar, Literal
 
 from pydantic import BaseModel, Field
 
+from core.limits import AnswerName, AnswerText, OptionalAnswerText
+
 Outcome = Literal[
     "full_review", "critical_incident_review", "individual_agency_review", "no_review"
 ]
@@ -74,8 +76,10 @@ class CommitteeRecommendation(GateAnswer):
     ] = Field(description="What the committee recommends.")
     criteria_met: bool = Field(description="Does the case meet the statutory criteria?")
     methodology: Methodology | None = Field(default=None, description="Suggested methodology.")
-    rationale: str = Field(min_length=10, description="Why, against the criteria.")
-    recommended_by: str = Field(min_length=2, description="Committee chair or member recording it.")
+    rationale: AnswerText = Field(min_length=10, description="Why, against the criteria.")
+    recommended_by: AnswerName = Field(
+        min_length=2, description="Committee chair or member recording it."
+    )
 
 
 class ChairDecision(GateAnswer):
@@ -85,11 +89,11 @@ class ChairDecision(GateAnswer):
 
     decision: Outcome = Field(description="The decision.")
     methodology: Methodology | None = Field(default=None, description="For a review: the method.")
-    lead_reviewers: list[str] = Field(
+    lead_reviewers: list[AnswerName] = Field(
         default_factory=list, description="For a full review: the lead reviewer(s) appointed."
     )
-    rationale: str = Field(min_length=10, description="The rationale given to the referrer.")
-    decided_by: str = Field(min_length=2, description="The chair's name.")
+    rationale: AnswerText = Field(min_length=10, description="The rationale given to the referrer.")
+    decided_by: AnswerName = Field(min_length=2, description="The chair's name.")
     decided_on: date = Field(description="The date of the decision.")
 
     def problems(self, facts: GateFacts) -> list[str]:
@@ -107,11 +111,11 @@ class ReviewerAppointment(GateAnswer):
 
     actor_field: ClassVar[str] = "confirmed_by"
 
-    lead_reviewers: list[str] = Field(min_length=1, description="Lead reviewer(s).")
+    lead_reviewers: list[AnswerName] = Field(min_length=1, description="Lead reviewer(s).")
     independence_confirmed: bool = Field(
         description="Independent of the case and (for a statutory review) of every agency."
     )
-    confirmed_by: str = Field(min_length=2, description="Who confirmed it.")
+    confirmed_by: AnswerName = Field(min_length=2, description="Who confirmed it.")
 
     def problems(self, facts: GateFacts) -> list[str]:
         if not self.independence_confirmed and facts.outcome == "full_review":
@@ -126,12 +130,14 @@ class TimelinesComplete(GateAnswer):
 
     actor_field: ClassVar[str] = "recorded_by"
 
-    proceed_without: list[str] = Field(
+    proceed_without: list[AnswerName] = Field(
         default_factory=list, description="Agencies whose timeline the review proceeds without."
     )
-    reason: str = Field(default="", description="Why (required when proceeding without any).")
+    reason: OptionalAnswerText = Field(
+        default="", description="Why (required when proceeding without any)."
+    )
     learning_event_on: date = Field(description="Date of the learning event (invitations go out).")
-    recorded_by: str = Field(min_length=2, description="Business manager.")
+    recorded_by: AnswerName = Field(min_length=2, description="Business manager.")
 
     def problems(self, facts: GateFacts) -> list[str]:
         found = []
@@ -154,10 +160,10 @@ class LearningEventHeld(GateAnswer):
     actor_field: ClassVar[str] = "recorded_by"
 
     held_on: date = Field(description="When it was held.")
-    key_learning: str = Field(min_length=5, description="Key learning identified.")
-    good_practice: str = Field(default="", description="Good practice identified.")
+    key_learning: AnswerText = Field(min_length=5, description="Key learning identified.")
+    good_practice: OptionalAnswerText = Field(default="", description="Good practice identified.")
     recall_session_on: date = Field(description="Date of the recall session (invitations go out).")
-    recorded_by: str = Field(min_length=2, description="Business manager.")
+    recorded_by: AnswerName = Field(min_length=2, description="Business manager.")
 
 
 class RecallSessionHeld(GateAnswer):
@@ -166,8 +172,10 @@ class RecallSessionHeld(GateAnswer):
     actor_field: ClassVar[str] = "recorded_by"
 
     held_on: date = Field(description="When it was held.")
-    corrections: str = Field(default="", description="Corrections to the draft findings.")
-    recorded_by: str = Field(min_length=2, description="Business manager.")
+    corrections: OptionalAnswerText = Field(
+        default="", description="Corrections to the draft findings."
+    )
+    recorded_by: AnswerName = Field(min_length=2, description="Business manager.")
 
 
 class FinalReportApproved(GateAnswer):
@@ -177,7 +185,7 @@ class FinalReportApproved(GateAnswer):
 
     approved_on: date = Field(description="Date of approval (starts the four-week sign-off clock).")
     recommendations: int = Field(ge=1, description="How many recommendations it makes.")
-    approved_by: str = Field(min_length=2, description="The chair's name.")
+    approved_by: AnswerName = Field(min_length=2, description="The chair's name.")
 
 
 class ActionPlanSignedOff(GateAnswer):
@@ -187,8 +195,10 @@ class ActionPlanSignedOff(GateAnswer):
 
     signed_off_on: date = Field(description="Date of sign-off (or of the override).")
     chair_override: bool = Field(default=False, description="Proceed without every sign-off.")
-    override_reason: str = Field(default="", description="Required with an override.")
-    recorded_by: str = Field(min_length=2, description="Who records it.")
+    override_reason: OptionalAnswerText = Field(
+        default="", description="Required with an override."
+    )
+    recorded_by: AnswerName = Field(min_length=2, description="Who records it.")
 
     def problems(self, facts: GateFacts) -> list[str]:
         if self.chair_override and not self.override_reason:
@@ -203,8 +213,10 @@ class PublicationDecision(GateAnswer):
 
     publish: bool = Field(description="Publish the anonymised report?")
     publication_on: date | None = Field(default=None, description="Publication date.")
-    reasons_not_to_publish: str = Field(default="", description="Required when not publishing.")
-    decided_by: str = Field(min_length=2, description="The chair's name.")
+    reasons_not_to_publish: OptionalAnswerText = Field(
+        default="", description="Required when not publishing."
+    )
+    decided_by: AnswerName = Field(min_length=2, description="The chair's name.")
 
     def problems(self, facts: GateFacts) -> list[str]:
         if not self.publish:
@@ -229,8 +241,8 @@ class ReviewClosed(GateAnswer):
 
     all_actions_complete: bool = Field(description="Every action done and impact evaluated.")
     closed_on: date = Field(description="Date of closure.")
-    impact_summary: str = Field(min_length=5, description="What changed as a result.")
-    recorded_by: str = Field(min_length=2, description="Performance committee chair.")
+    impact_summary: AnswerText = Field(min_length=5, description="What changed as a result.")
+    recorded_by: AnswerName = Field(min_length=2, description="Performance committee chair.")
 
     def problems(self, facts: GateFacts) -> list[str]:
         if not self.all_actions_complete:

@@ -146,6 +146,7 @@ class Review(Base):
     status: Mapped[ReviewStatus] = mapped_column(_enum(ReviewStatus), default=ReviewStatus.OPEN)
     flow_run_id: Mapped[str | None] = mapped_column(String(40))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    run_key: Mapped[str | None] = mapped_column(String(40), unique=True)  # models.runs
 
 
 class ReviewAgency(Base):
@@ -535,3 +536,8 @@ class ClockMiss(Base):
     reason: Mapped[str] = mapped_column(Text)
     recorded_by: Mapped[str] = mapped_column(String(200))
     recorded_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+# One review, one run: no flow run can be two reviews' run (migration 0007). With the claim
+# in ``models.runs`` (set only where none is set) a review never changes run either.
+Index("uq_review_flow_run_id", Review.flow_run_id, unique=True)

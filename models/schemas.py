@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from core.criteria import Harm
+from core.limits import NAME_MAX, Summary, Text
 from models.orm import Regime
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -39,7 +40,9 @@ def _nhs_number(value: str) -> str:
 
 
 Email = Annotated[str, AfterValidator(_email)]
-NonEmpty = Annotated[str, Field(min_length=1), AfterValidator(str.strip)]
+NonEmpty = Annotated[str, Field(min_length=1, max_length=NAME_MAX), AfterValidator(str.strip)]
+"""A name-sized text, refused when blank (the ``…In`` models strip whitespace first)."""
+NonEmptyText = Annotated[Text, Field(min_length=1)]
 
 
 def fields_of(row: object, model: type[BaseModel]) -> dict[str, Any]:
@@ -53,7 +56,7 @@ class _In(BaseModel):
 
 class AgencyIn(_In):
     name: NonEmpty
-    sector: str = "other"
+    sector: NonEmpty = "other"
     contact_email: Email | None = None
     safeguarding_lead_email: Email | None = None
 
@@ -92,7 +95,7 @@ class ReferrerIn(_In):
 class SubjectIn(_In):
     full_name: NonEmpty
     date_of_birth: date
-    address: NonEmpty
+    address: NonEmptyText
     nhs_number: Annotated[str, AfterValidator(_nhs_number)] | None = None
 
 
@@ -100,7 +103,7 @@ class ParallelProceedingsIn(_In):
     criminal_investigation: bool = False
     court: bool = False
     inquest: bool = False
-    notes: str = ""
+    notes: Text = ""
 
 
 class LocalAuthorityNotificationIn(_In):
@@ -130,8 +133,8 @@ class ReferralIn(_In):
     harm: Harm
     abuse_or_neglect: Literal["known", "suspected", "not_suspected"]
     interagency_concerns: bool
-    agencies_involved: list[str] = Field(min_length=1)
-    summary: NonEmpty
+    agencies_involved: list[NonEmpty] = Field(min_length=1)
+    summary: Summary
     parallel_proceedings: ParallelProceedingsIn = ParallelProceedingsIn()
     subject: SubjectIn
     local_authority_notification: LocalAuthorityNotificationIn | None = None

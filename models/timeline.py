@@ -24,6 +24,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, ValidationError
 
+from core.limits import Name, Text
 from models.identity_guard import KnownIdentity, TextIndex
 
 # The six questions, in the seed's own words (Wirral framework, Appendix I: "When preparing SPE
@@ -213,13 +214,13 @@ class TimelineEvent(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
 
     date: Annotated[EventDate, BeforeValidator(_event_date)]
-    what_happened: Annotated[str, _required("say what happened")]
-    risk: str = ""
-    response: str = ""
-    partnership: str = ""
-    learning: str = ""
+    what_happened: Annotated[Text, _required("say what happened")]
+    risk: Text = ""
+    response: Text = ""
+    partnership: Text = ""
+    learning: Text = ""
     practitioner_role: Annotated[
-        str, _required("give the role of the practitioner involved, e.g. health visitor")
+        Name, _required("give the role of the practitioner involved, e.g. health visitor")
     ]
     significance: Annotated[tuple[str, ...], BeforeValidator(_significance)]
 

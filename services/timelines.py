@@ -11,8 +11,6 @@ import logging
 from dataclasses import dataclass
 from uuid import UUID
 
-from prefect import get_client
-from prefect.flow_runs import resume_flow_run
 from sqlalchemy.orm import Session
 
 from core.names import AgencyDuty, Gate, agency_obligation_key, review_key
@@ -25,6 +23,7 @@ from models.timeline import (
     events_to_rows,
 )
 from services.links import timeline_due
+from services.resume import ResumeStatus, resume_gate
 from services.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -146,13 +145,12 @@ def _resume_timelines_gate(rt: Runtime, reference: str, run_id: UUID) -> bool:
     """
     learning_event = rt.deadlines.calendar.add_working_days(rt.today(), 10)
     try:
-        with get_client(sync_client=True) as client:
-            state = client.read_flow_run(run_id).state
-        if state is None or not state.is_paused():
-            return False  # already resumed (or not yet suspended): nothing to do now
-        resume_flow_run(
+        # Prefect checks, in the same transaction that stores the answer, that the run is
+        # still suspended: if the business manager (or a concurrent submission) answered
+        # first, this answer is not taken and the outcome says so.
+        outcome = resume_gate(
             run_id,
-            run_input={
+            {
                 "proceed_without": [],
                 "reason": "",
                 "learning_event_on": learning_event.isoformat(),
@@ -161,6 +159,9 @@ def _resume_timelines_gate(rt: Runtime, reference: str, run_id: UUID) -> bool:
         )
     except Exception as exc:
         log.warning("%s: every timeline is in but the gate was not resumed: %s", reference, exc)
+        return False
+    if outcome.status is not ResumeStatus.ACCEPTED:
+        log.info("%s: the timelines gate was not resumed here: %s", reference, outcome.describe())
         return False
     with rt.sessions.begin() as session:
         review = store.get_review(session, reference)

@@ -178,7 +178,12 @@ def refuse_answer(reference: str, gate: Gate, attempt: int, problems: list[str])
     with review_step(reference) as step:
         step.audit(
             "gate_answer_refused",
-            {"gate": gate, "attempt": attempt, "problems": problems},
+            {
+                "gate": gate,
+                "attempt": attempt,
+                "problems": problems,
+                "flow_run_id": str(flow_run.id),
+            },
             actor="case-reviews",
             key=gate_key(reference, gate, attempt, "refused"),
         )
@@ -192,7 +197,12 @@ def close_gate(reference: str, gate: Gate, attempt: int, answer: GateAnswer) -> 
             step.review.waiting_at = None
         step.audit(
             "gate_answered",
-            {"gate": gate, "attempt": attempt, "answer": answer.model_dump(mode="json")},
+            {
+                "gate": gate,
+                "attempt": attempt,
+                "answer": answer.model_dump(mode="json"),
+                "flow_run_id": str(flow_run.id),
+            },
             actor=answer.actor,
             key=gate_key(reference, gate, attempt, "answered"),
         )

@@ -20,7 +20,7 @@ from pathlib import Path
 import httpx
 import pytest
 from playwright.sync_api import Locator, Page, expect, sync_playwright
-from prefect.settings import PREFECT_API_URL, temporary_settings
+from prefect.settings import PREFECT_API_AUTH_STRING, PREFECT_API_URL, temporary_settings
 from sqlalchemy import select
 
 from case_reviews.demo import DemoInfo, up
@@ -198,12 +198,21 @@ def _choose(page: Page, form: Locator, label: str, option: str) -> None:
     expect(select.locator(".p-select-button__value")).to_have_text(option)
 
 
-def _decide_in_the_ui(info: DemoInfo, screenshot: Path) -> None:
+def _auth_string(demo: RunningDemo) -> str:
+    return (demo.var_dir / "prefect-auth-string").read_text().strip()
+
+
+def _decide_in_the_ui(info: DemoInfo, screenshot: Path, auth: str) -> None:
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 2000})
             page.set_default_timeout(UI_TIMEOUT_MS)
+            # Closed by default: the UI asks for the auth string the demo printed once.
+            page.goto(f"{info.ui_url}/login")
+            page.get_by_placeholder("admin:pass").fill(auth)
+            page.get_by_role("button", name="Login").click()
+            expect(page).not_to_have_url(re.compile(r"/login"))
             page.goto(info.run_url)
             expect(page.get_by_text(info.reference, exact=True).first).to_be_visible()
             expect(page.get_by_text("Suspended", exact=True).first).to_be_visible()
@@ -257,7 +266,9 @@ def _agencies_answer_through_the_portal(demo: RunningDemo, rt: Runtime, tmp_path
     email in a browser and upload their file, the others send theirs; the gate resumes by
     itself and the combined timeline renders."""
     info = demo.info
-    with temporary_settings(updates={PREFECT_API_URL: f"{info.ui_url}/api"}):
+    with temporary_settings(
+        updates={PREFECT_API_URL: f"{info.ui_url}/api", PREFECT_API_AUTH_STRING: _auth_string(demo)}
+    ):
         driver.resume(info.flow_run_id, answer("reviewer_appointment", "full", rt.today()))
     _wait_for_gate(rt, info.reference, "timelines_complete", timeout=90)
     requests = [
@@ -332,8 +343,17 @@ def test_demo_brings_a_review_to_the_chair_who_decides_in_the_ui(
     services = _services(demo.var_dir.resolve() / "prefect")
     assert len(services) >= 2, "the Prefect server and deployments.serve should be running"
 
+    # Closed by default: the API refuses a client without the auth string; the string was
+    # printed once, and is kept owner-only under var/.
+    auth = _auth_string(demo)
+    assert (demo.var_dir / "prefect-auth-string").stat().st_mode & 0o077 == 0
+    assert auth in demo.printed_until_ready
+    assert httpx.post(f"{info.ui_url}/api/flow_runs/filter", json={}).status_code == 401
+    portal_secret = (demo.var_dir / "portal-secret").read_text().strip()
+    assert len(portal_secret) >= 32
+
     screenshot = tmp_path / "chair-form.png"
-    _decide_in_the_ui(info, screenshot)
+    _decide_in_the_ui(info, screenshot, auth)
     assert screenshot.stat().st_size > 10_000
 
     _wait_for_gate(rt, info.reference, "reviewer_appointment")

@@ -1,0 +1,32 @@
+"""Size limits on every free-text field, defined once (referrals, gate answers, the portal).
+
+A 5 MB summary used to be copied into every gate description and a 2 MB rationale into an
+email. The limits are generous for what each field is for; a longer text belongs in a
+document, not a form. Gate answers also refuse whitespace-only text: their forms are Prefect
+RunInput JSON schemas, so the ``pattern`` makes the Prefect server itself refuse a blank answer
+(the run stays at its gate with the reason), before the flow sees it.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import Field
+
+NAME_MAX = 200
+"""A person's, agency's or reviewer's name; who recorded an answer."""
+TEXT_MAX = 5_000
+"""A rationale, a reason, key learning, a note, one timeline cell (~800 words)."""
+SUMMARY_MAX = 20_000
+"""The referral's summary of circumstances (~3,000 words), shown on every gate's form."""
+
+NOT_BLANK = r"\S"  # JSON Schema patterns search: at least one non-space character
+BLANK_OR_TEXT = r"^$|\S"  # optional text: empty, or not only spaces
+
+Name = Annotated[str, Field(max_length=NAME_MAX)]
+Text = Annotated[str, Field(max_length=TEXT_MAX)]
+Summary = Annotated[str, Field(min_length=1, max_length=SUMMARY_MAX)]
+
+AnswerName = Annotated[str, Field(max_length=NAME_MAX, pattern=NOT_BLANK)]
+AnswerText = Annotated[str, Field(max_length=TEXT_MAX, pattern=NOT_BLANK)]
+OptionalAnswerText = Annotated[str, Field(max_length=TEXT_MAX, pattern=BLANK_OR_TEXT)]

@@ -1,0 +1,85 @@
+"""Resuming a suspended review run, with the outcome Prefect actually gave.
+
+Prefect's ``resume_flow_run`` helper returns ``None`` both when the run was resumed and when the
+server aborted because the run was no longer suspended (someone else answered first), so two
+people answering one gate were both told "accepted". Here the orchestration result is read and
+reported as a :class:`ResumeOutcome`; a lost race (an abort, or the 409 the server gives when
+two answers collide on the same run input key) says so.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+import httpx
+from prefect import get_client
+from prefect.client.schemas.responses import SetStateStatus
+
+
+class ResumeStatus(enum.StrEnum):
+    ACCEPTED = "accepted"
+    """Prefect took the answer and the run goes on; the flow then checks it against the
+    case and records it (``gate_answered``) or refuses it (``gate_answer_refused``)."""
+    REJECTED = "rejected"
+    """The answer does not fit the gate's form; the run stays suspended at the same gate."""
+    NOT_WAITING = "not_waiting"
+    """The run was not suspended when the answer arrived: another answer was taken first, or
+    the run is not at a gate. Nothing from this answer was stored."""
+
+
+@dataclass(frozen=True)
+class ResumeOutcome:
+    """What happened to one answer, with Prefect's reason when it was not accepted."""
+
+    flow_run_id: UUID
+    status: ResumeStatus
+    reason: str = ""
+
+    @property
+    def accepted(self) -> bool:
+        return self.status is ResumeStatus.ACCEPTED
+
+    def describe(self) -> str:
+        """One line for the person who answered."""
+        if self.accepted:
+            return f"run {self.flow_run_id}: answer accepted"
+        if self.status is ResumeStatus.NOT_WAITING:
+            return (
+                f"run {self.flow_run_id}: your answer was not taken: the run was no longer "
+                f"waiting ({self.reason}); another answer may have been given first"
+            )
+        return f"run {self.flow_run_id}: answer refused by the form: {self.reason}"
+
+
+def resume_gate(flow_run_id: UUID, run_input: dict[str, Any]) -> ResumeOutcome:
+    """Answer the gate ``flow_run_id`` is suspended at, and say whether the answer was taken.
+
+    Only an ACCEPT counts: the server stores the run input in the same transaction as the
+    state change, keyed per suspension, so at most one answer per gate attempt is ever stored.
+    Other HTTP errors (Prefect down, 401) propagate.
+    """
+    with get_client(sync_client=True) as client:
+        try:
+            result = client.resume_flow_run(flow_run_id, run_input=run_input)
+        except httpx.HTTPStatusError as exc:
+            if exc.response.status_code == httpx.codes.CONFLICT:
+                return ResumeOutcome(
+                    flow_run_id, ResumeStatus.NOT_WAITING, "another answer was stored first"
+                )
+            raise
+    reason = str(result.details.reason or "") if hasattr(result.details, "reason") else ""
+    if result.status == SetStateStatus.ACCEPT:
+        return ResumeOutcome(flow_run_id, ResumeStatus.ACCEPTED)
+    if result.status == SetStateStatus.REJECT:
+        return ResumeOutcome(flow_run_id, ResumeStatus.REJECTED, reason or "rejected")
+    # ABORT: not paused any more (the server checks inside its transaction); WAIT: the
+    # orchestration asked the client to come back later. Neither stored the answer.
+    return ResumeOutcome(
+        flow_run_id, ResumeStatus.NOT_WAITING, reason or f"Prefect answered {result.status}"
+    )
+
+
+__all__ = ["ResumeOutcome", "ResumeStatus", "resume_gate"]

@@ -1,0 +1,99 @@
+"""Closed by default (issue 12, item 4): the portal will not run on the published secret, and
+a link forged with that secret is refused by a portal with its own."""
+
+from __future__ import annotations
+
+import os
+import stat
+import subprocess
+import sys
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+
+import httpx
+import pytest
+
+from core.clock import ManualClock
+from core.secrets import DEFAULT_PORTAL_SECRET, InsecureSetting, read_or_create_secret
+from models import store
+from portal.server import PortalServer
+from services.links import make_token
+from services.runtime import Runtime, use_runtime
+from tasks import stages
+from tests.conftest import REPO, make_runtime
+from tests.helpers import add_example_referral, load_example_board
+
+
+@pytest.fixture
+def generated_secret_portal(
+    sqlite_url: str, clock: ManualClock, tmp_path: Path
+) -> Iterator[tuple[Runtime, PortalServer, str]]:
+    secret, created = read_or_create_secret(tmp_path / "var" / "portal-secret")
+    assert created
+    with PortalServer() as server:
+        rt = make_runtime(sqlite_url, clock, portal_url=server.url, portal_secret=secret)
+        with use_runtime(rt):
+            load_example_board(rt)
+            reference = add_example_referral(rt)
+            stages.timeline_requests.fn(reference)
+            yield rt, server, reference
+
+
+def test_a_link_forged_with_the_default_secret_is_refused_by_a_portal_with_a_generated_one(
+    generated_secret_portal, sqlite_url: str, clock: ManualClock
+) -> None:
+    rt, server, reference = generated_secret_portal
+    with rt.sessions() as session:
+        review = store.get_review(session, reference)
+        agency = store.involved_agencies(session, review.id)[0]
+    forger = make_runtime(sqlite_url, clock, portal_secret=DEFAULT_PORTAL_SECRET)
+    forged = make_token(forger, reference, agency.id, date(2099, 12, 31))
+    genuine = make_token(rt, reference, agency.id, date(2099, 12, 31))
+
+    refused = httpx.get(f"{server.url}/t/{forged}", timeout=30)
+    assert refused.status_code == 403
+    assert reference not in refused.text
+    # The same link signed with the portal's own secret opens: the refusal is the signature.
+    assert httpx.get(f"{server.url}/t/{genuine}", timeout=30).status_code == 200
+
+
+def test_a_generated_secret_is_kept_owner_only_and_read_back(tmp_path: Path) -> None:
+    path = tmp_path / "var" / "portal-secret"
+    first, created = read_or_create_secret(path)
+    again, created_again = read_or_create_secret(path)
+    assert (created, created_again) == (True, False)
+    assert first == again and len(first) >= 32 and first != DEFAULT_PORTAL_SECRET
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+def test_an_empty_secret_file_is_refused_by_name(tmp_path: Path) -> None:
+    path = tmp_path / "portal-secret"
+    path.write_text("\n")
+    with pytest.raises(InsecureSetting, match="portal-secret: is empty"):
+        read_or_create_secret(path)
+
+
+@pytest.mark.parametrize(
+    ("secret", "complaint"),
+    [(None, "is the published default"), ("short", "shorter than 32 characters")],
+)
+def test_the_production_portal_refuses_to_start_with_a_weak_secret(
+    secret: str | None, complaint: str, tmp_path: Path
+) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "REVIEWS_PORTAL_SECRET"}
+    if secret is not None:
+        env["REVIEWS_PORTAL_SECRET"] = secret
+    done = subprocess.run(
+        [sys.executable, "-m", "portal", "--port", "9"],
+        cwd=tmp_path,  # no .env here
+        env=env | {"PYTHONPATH": str(REPO)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr
+    assert lines[0].startswith("portal: refusing to start: portal_secret: ")
+    assert complaint in lines[0]
