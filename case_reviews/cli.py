@@ -233,6 +233,7 @@ def timeline_submit(
 ) -> None:
     """Submit an agency's timeline (CSV or Excel) on its behalf: the same checks as the portal."""
     # Submitting may resume the review's gate through Prefect, which is slow to import.
+    from deployments.connection import PrefectUnreachable, board_prefect_server, check_reachable
     from services.timelines import SubmissionRefused, submit_timeline
 
     rt = _ready()
@@ -240,25 +241,33 @@ def timeline_submit(
         data = file.read_bytes()
     except OSError as exc:
         fail(f"{file}: cannot be read ({exc.strerror})")
-    try:
-        events = parse_timeline_file(file.name, data)
-        result = submit_timeline(
-            rt,
-            reference=reference,
-            agency_name=agency,
-            events=events,
-            submitted_by=rt.settings.operator,
-            source=f"cli: {file.name}",
-        )
-    except TimelineRejected as exc:
-        fail("\n".join(str(p) for p in exc.problems))
-    except (SubmissionRefused, store.NotFound) as exc:
-        fail(f"refused: {exc}")
+    # The submission is stored whether or not Prefect answers (the sweep resumes a missed
+    # gate); only the gate's resume talks to the board's Prefect server.
+    with board_prefect_server(rt.settings) as server:
+        try:
+            events = parse_timeline_file(file.name, data)
+            result = submit_timeline(
+                rt,
+                reference=reference,
+                agency_name=agency,
+                events=events,
+                submitted_by=rt.settings.operator,
+                source=f"cli: {file.name}",
+            )
+        except TimelineRejected as exc:
+            fail("\n".join(str(p) for p in exc.problems))
+        except (SubmissionRefused, store.NotFound) as exc:
+            fail(f"refused: {exc}")
     typer.echo(
         f"{result.reference}: {result.agency} version {result.version}, {result.events} events"
         + ("; every timeline is in" if result.all_submitted else "")
         + ("; the timelines gate was resumed" if result.gate_resumed else "")
     )
+    if result.all_submitted and not result.gate_resumed:
+        try:
+            check_reachable(server)
+        except PrefectUnreachable as exc:
+            fail(f"the timelines gate was not resumed: {exc}", code=1)
 
 
 @timeline_app.command("show")
@@ -334,6 +343,7 @@ def start(reference: str) -> None:
     """Start the review flow for a stored referral; prints the run's Prefect UI address."""
     # Prefect (behind the driver, the demo, the simulation and the sweep) takes over a second
     # to import: only the commands that talk to it load it.
+    from deployments.connection import board_prefect_server, fix
     from deployments.driver import (
         PrefectUnavailable,
         ReviewAlreadyStarted,
@@ -342,14 +352,19 @@ def start(reference: str) -> None:
     )
 
     rt = _ready()
-    try:
-        run_id = start_review(rt, reference)
-    except store.NotFound as exc:
-        fail(str(exc))
-    except ReviewAlreadyStarted as exc:
-        fail(f"refused: {exc}")
-    except PrefectUnavailable as exc:
-        fail(f"{exc}; the referral stays stored: run 'reviews start {reference}' later", code=1)
+    with board_prefect_server(rt.settings) as server:
+        try:
+            run_id = start_review(rt, reference)
+        except store.NotFound as exc:
+            fail(str(exc))
+        except ReviewAlreadyStarted as exc:
+            fail(f"refused: {exc}")
+        except PrefectUnavailable as exc:
+            fail(
+                f"{exc}: {fix(server)}; the referral stays stored: "
+                f"run 'reviews start {reference}' later",
+                code=1,
+            )
     typer.echo(run_ui_url(rt, run_id))
 
 
@@ -408,7 +423,9 @@ def sweep(
     ] = None,
 ) -> None:
     """Deliver what is queued (and, with the reminder policy, what is due)."""
+    from deployments.connection import PrefectUnreachable, board_prefect_server, check_reachable
     from services.sweep import run_sweep  # imports Prefect (see start)
+    from services.timelines import timeline_gates_ready
 
     on = None
     if now is not None:
@@ -421,7 +438,15 @@ def sweep(
         rt = dataclasses.replace(
             rt, clock=ManualClock(datetime.combine(on, time(8), tzinfo=LONDON))
         )
-    report = run_sweep(rt)
+    with board_prefect_server(rt.settings) as server:
+        # Prefect is needed only to resume gates whose timelines are all in: when there are
+        # some, an unreachable server stops the sweep before it does anything.
+        if timeline_gates_ready(rt):
+            try:
+                check_reachable(server)
+            except PrefectUnreachable as exc:
+                fail(str(exc), code=1)
+        report = run_sweep(rt)
     quiet = " (weekend or bank holiday: no reminders)" if report.quiet_day else ""
     typer.echo(
         f"sweep {report.on:%a %d %b %Y}{quiet}: {report.reminders_queued} reminder messages "

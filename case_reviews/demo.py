@@ -213,6 +213,7 @@ def _demo_settings(
             "database_url": _absolute_sqlite(base.database_url),
             "mail_url": SecretStr(catcher.url()),
             "ui_url": ui_url,
+            "prefect_api_url": f"{ui_url}/api",
             "portal_url": portal_url,
         }
     )
@@ -378,6 +379,8 @@ def _announce(info: DemoInfo, var_dir: Path, pseudonym: str, gate: _RunPosition)
                 "",
                 "Case reviews demo is running.",
                 f"  Prefect UI:  {info.ui_url}",
+                f"  Other terminals: REVIEWS_PREFECT_API_URL={info.ui_url}/api "
+                "(the default for port 4200; 'reviews start' and 'reviews sweep' use it)",
                 f"  Review {info.reference} ({pseudonym}) {where}:",
                 f"               {info.run_url}",
                 f"  Mail:        goes to {info.mail_dir} (one .eml per message; also listed here)",

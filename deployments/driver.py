@@ -15,7 +15,9 @@ from prefect.client.schemas.objects import FlowRun
 from prefect.exceptions import Pause
 from prefect.flow_engine import load_flow_and_flow_run, run_flow
 from prefect.flow_runs import resume_flow_run
+from prefect.settings import PREFECT_API_URL
 
+from deployments.connection import server_health
 from deployments.serve import REVIEW_DEPLOYMENT
 from models import store
 from services.runtime import Runtime
@@ -31,6 +33,14 @@ class PrefectUnavailable(RuntimeError):
 
 def create_review_run(reference: str, deployment: str = REVIEW_DEPLOYMENT) -> UUID:
     """Create a flow run of the ``review`` deployment for ``reference``; returns its id."""
+    # Answer "not reachable" at once (the client would retry for seconds), and never let the
+    # client start a temporary server of its own (it does when no API URL is set).
+    api_url = str(PREFECT_API_URL.value() or "")
+    if not api_url:
+        raise PrefectUnavailable("no Prefect server is configured")
+    why = server_health(api_url)
+    if why is not None:
+        raise PrefectUnavailable(f"the Prefect server is not reachable at {api_url} ({why})")
     try:
         with get_client(sync_client=True) as client:
             found = client.read_deployment_by_name(deployment)

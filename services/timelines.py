@@ -124,17 +124,22 @@ def resume_complete_timeline_gates(rt: Runtime) -> list[str]:
     """Resume every timelines gate whose agencies have all submitted but which still waits
     (the last submission came while the flow was on its way to the gate). The sweep calls
     this. Returns the references resumed."""
+    return [
+        reference
+        for reference, run_id in timeline_gates_ready(rt)
+        if _resume_timelines_gate(rt, reference, UUID(run_id))
+    ]
+
+
+def timeline_gates_ready(rt: Runtime) -> list[tuple[str, str]]:
+    """(reference, flow run id) of each review waiting at the timelines gate with every
+    timeline in: the gates the sweep resumes through Prefect."""
     with rt.sessions() as session:
-        waiting = [
+        return [
             (review.reference, review.flow_run_id)
             for review in store.reviews_waiting_at(session, Gate.TIMELINES_COMPLETE)
             if review.flow_run_id is not None and not store.outstanding_agencies(session, review.id)
         ]
-    return [
-        reference
-        for reference, run_id in waiting
-        if run_id is not None and _resume_timelines_gate(rt, reference, UUID(run_id))
-    ]
 
 
 def _resume_timelines_gate(rt: Runtime, reference: str, run_id: UUID) -> bool:
@@ -188,4 +193,5 @@ __all__ = [
     "collecting_timelines",
     "resume_complete_timeline_gates",
     "submit_timeline",
+    "timeline_gates_ready",
 ]
