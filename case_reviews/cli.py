@@ -13,6 +13,7 @@ import typer
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from case_reviews.cli_users import users_app
 from core.clock import LONDON, ManualClock
 from core.deadlines import ClockStop, UnknownEventError, UnknownRegimeError
 from models import store
@@ -35,6 +36,7 @@ app.add_typer(board_app, name="board")
 app.add_typer(agencies_app, name="agencies")
 app.add_typer(referral_app, name="referral")
 app.add_typer(timeline_app, name="timeline")
+app.add_typer(users_app, name="users")
 
 INPUT_ERROR = 2
 Model = TypeVar("Model", bound=BaseModel)
@@ -373,6 +375,7 @@ def up(
     prefect_port: Annotated[int, typer.Option(help="Port of the Prefect server and UI.")] = 4200,
     smtp_port: Annotated[int, typer.Option(help="Port of the local mail catcher.")] = 8025,
     portal_port: Annotated[int, typer.Option(help="Port of the agency portal.")] = 8800,
+    workspace_port: Annotated[int, typer.Option(help="Port of the board's workspace.")] = 8900,
 ) -> None:
     """The demo: local Prefect server and UI, both deployments served, mail caught in var/mail,
     and an example review waiting at the chair's gate. Ctrl-C stops everything."""
@@ -380,7 +383,12 @@ def up(
     from case_reviews.demo import up as run_demo
 
     try:
-        run_demo(prefect_port=prefect_port, smtp_port=smtp_port, portal_port=portal_port)
+        run_demo(
+            prefect_port=prefect_port,
+            smtp_port=smtp_port,
+            portal_port=portal_port,
+            workspace_port=workspace_port,
+        )
     except DemoError as exc:
         fail(str(exc), code=1)
 
