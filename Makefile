@@ -3,7 +3,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install lint test test-fast demo browser pdf-libs bench clean
+.PHONY: install lint test test-fast demo browser pdf-libs axe bench clean
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -14,13 +14,19 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 # Debian's Chromium drives the browser tests (no browser download works here).
-browser:
+browser: axe
 	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }
 
 # WeasyPrint (the learning summary's PDF) needs Pango, HarfBuzz's subsetter, fontconfig and a font.
 PDF_LIBS := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 libfontconfig1 fonts-dejavu-core
 pdf-libs:
 	@dpkg -s $(PDF_LIBS) >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq $(PDF_LIBS) >/dev/null; }
+
+# axe-core (npm registry), injected by the browser tests to check every page's accessibility.
+AXE := .cache/axe/node_modules/axe-core/axe.min.js
+axe: $(AXE)
+$(AXE):
+	npm install --silent --no-save --no-audit --no-fund --prefix .cache/axe axe-core@4
 
 lint: $(STAMP)
 	$(PY) -m ruff check .
@@ -42,4 +48,4 @@ bench: $(STAMP)
 	$(PY) -m benchmarks
 
 clean:
-	rm -rf var .pytest_cache .mypy_cache .ruff_cache
+	rm -rf var .pytest_cache .mypy_cache .ruff_cache .cache

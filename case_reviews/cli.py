@@ -14,6 +14,7 @@ from pydantic import BaseModel, ValidationError
 
 from case_reviews.cli_documents import documents_app, names_app
 from case_reviews.cli_plan import plan_cli
+from case_reviews.cli_users import users_app
 from core import datafiles
 from core.clock import LONDON, ManualClock
 from core.config import get_settings
@@ -42,6 +43,7 @@ app.add_typer(timeline_app, name="timeline")
 app.add_typer(documents_app, name="documents")
 app.add_typer(names_app, name="names")
 app.add_typer(plan_cli)  # recommendations, plan, themes, report, clock-miss
+app.add_typer(users_app, name="users")
 
 INPUT_ERROR = 2
 
@@ -315,6 +317,7 @@ def timeline_submit(
 ) -> None:
     """Submit an agency's timeline (CSV or Excel) on its behalf: the same checks as the portal."""
     # Submitting may resume the review's gate through Prefect, which is slow to import.
+    from deployments.connection import PrefectUnreachable, board_prefect_server, check_reachable
     from services.timelines import SubmissionRefused, submit_timeline
 
     rt = _ready()
@@ -322,25 +325,33 @@ def timeline_submit(
         data = file.read_bytes()
     except OSError as exc:
         fail(f"{file}: cannot be read ({exc.strerror})")
-    try:
-        events = parse_timeline_file(file.name, data)
-        result = submit_timeline(
-            rt,
-            reference=reference,
-            agency_name=agency,
-            events=events,
-            submitted_by=rt.settings.operator,
-            source=f"cli: {file.name}",
-        )
-    except TimelineRejected as exc:
-        fail("\n".join(str(p) for p in exc.problems))
-    except (SubmissionRefused, store.NotFound) as exc:
-        fail(f"refused: {exc}")
+    # The submission is stored whether or not Prefect answers (the sweep resumes a missed
+    # gate); only the gate's resume talks to the board's Prefect server.
+    with board_prefect_server(rt.settings) as server:
+        try:
+            events = parse_timeline_file(file.name, data)
+            result = submit_timeline(
+                rt,
+                reference=reference,
+                agency_name=agency,
+                events=events,
+                submitted_by=rt.settings.operator,
+                source=f"cli: {file.name}",
+            )
+        except TimelineRejected as exc:
+            fail("\n".join(str(p) for p in exc.problems))
+        except (SubmissionRefused, store.NotFound) as exc:
+            fail(f"refused: {exc}")
     typer.echo(
         f"{result.reference}: {result.agency} version {result.version}, {result.events} events"
         + ("; every timeline is in" if result.all_submitted else "")
         + ("; the timelines gate was resumed" if result.gate_resumed else "")
     )
+    if result.all_submitted and not result.gate_resumed:
+        try:
+            check_reachable(server)
+        except PrefectUnreachable as exc:
+            fail(f"the timelines gate was not resumed: {exc}", code=1)
 
 
 @timeline_app.command("show")
@@ -416,6 +427,7 @@ def start(reference: str) -> None:
     """Start the review flow for a stored referral; prints the run's Prefect UI address."""
     # Prefect (behind the driver, the demo, the simulation and the sweep) takes over a second
     # to import: only the commands that talk to it load it.
+    from deployments.connection import board_prefect_server, fix
     from deployments.driver import (
         PrefectUnauthorized,
         PrefectUnavailable,
@@ -425,16 +437,21 @@ def start(reference: str) -> None:
     )
 
     rt = _ready()
-    try:
-        run_id = start_review(rt, reference)
-    except store.NotFound as exc:
-        fail(str(exc))
-    except ReviewAlreadyStarted as exc:
-        fail(f"refused: {exc}")
-    except PrefectUnavailable as exc:
-        fail(f"{exc}; the referral stays stored: run 'reviews start {reference}' later", code=1)
-    except PrefectUnauthorized as exc:
-        fail(str(exc), code=1)
+    with board_prefect_server(rt.settings) as server:
+        try:
+            run_id = start_review(rt, reference)
+        except store.NotFound as exc:
+            fail(str(exc))
+        except ReviewAlreadyStarted as exc:
+            fail(f"refused: {exc}")
+        except PrefectUnavailable as exc:
+            fail(
+                f"{exc}: {fix(server)}; the referral stays stored: "
+                f"run 'reviews start {reference}' later",
+                code=1,
+            )
+        except PrefectUnauthorized as exc:
+            fail(str(exc), code=1)
     typer.echo(run_ui_url(rt, run_id))
 
 
@@ -443,6 +460,7 @@ def up(
     prefect_port: Annotated[int, typer.Option(help="Port of the Prefect server and UI.")] = 4200,
     smtp_port: Annotated[int, typer.Option(help="Port of the local mail catcher.")] = 8025,
     portal_port: Annotated[int, typer.Option(help="Port of the agency portal.")] = 8800,
+    workspace_port: Annotated[int, typer.Option(help="Port of the board's workspace.")] = 8900,
 ) -> None:
     """The demo: local Prefect server and UI, both deployments served, mail caught in var/mail,
     and an example review waiting at the chair's gate. Ctrl-C stops everything."""
@@ -450,7 +468,12 @@ def up(
     from case_reviews.demo import up as run_demo
 
     try:
-        run_demo(prefect_port=prefect_port, smtp_port=smtp_port, portal_port=portal_port)
+        run_demo(
+            prefect_port=prefect_port,
+            smtp_port=smtp_port,
+            portal_port=portal_port,
+            workspace_port=workspace_port,
+        )
     except DemoError as exc:
         fail(str(exc), code=1)
 
@@ -493,7 +516,9 @@ def sweep(
     ] = None,
 ) -> None:
     """Deliver what is queued (and, with the reminder policy, what is due)."""
+    from deployments.connection import PrefectUnreachable, board_prefect_server, check_reachable
     from services.sweep import run_sweep  # imports Prefect (see start)
+    from services.timelines import timeline_gates_ready
 
     on = None
     if now is not None:
@@ -506,7 +531,15 @@ def sweep(
         rt = dataclasses.replace(
             rt, clock=ManualClock(datetime.combine(on, time(8), tzinfo=LONDON))
         )
-    report = run_sweep(rt)
+    with board_prefect_server(rt.settings) as server:
+        # Prefect is needed only to resume gates whose timelines are all in: when there are
+        # some, an unreachable server stops the sweep before it does anything.
+        if timeline_gates_ready(rt):
+            try:
+                check_reachable(server)
+            except PrefectUnreachable as exc:
+                fail(str(exc), code=1)
+        report = run_sweep(rt)
     quiet = " (weekend or bank holiday: no reminders)" if report.quiet_day else ""
     typer.echo(
         f"sweep {report.on:%a %d %b %Y}{quiet}: {report.reminders_queued} reminder messages "

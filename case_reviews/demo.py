@@ -14,6 +14,7 @@ and its flow run instead of adding another.
 from __future__ import annotations
 
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -22,7 +23,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
 from typing import IO, TypeVar
@@ -42,15 +43,21 @@ from core.config import Settings
 from core.secrets import DEFAULT_PORTAL_SECRET, read_or_create_secret
 from deployments import driver
 from deployments.serve import REVIEW_DEPLOYMENT
-from models import store
+from models import store, workspace_store
 from models.migrate import upgrade
+from models.orm import WorkspaceRole
 from models.schemas import BoardIn, ReferralIn
 from notifications.smtp_catcher import SmtpCatcher
 from portal.server import PortalServer
+from services.accounts import add_user
 from services.referrals import record_referral
 from services.runtime import Runtime, runtime, use_runtime
+from workspace.server import WorkspaceServer
 
 EXAMPLE_REFERRAL = referral_file("scr-child-t")
+# The workspace users the demo makes on its first start, each with a generated password that
+# is printed once and stored only as a hash: there is no published default password.
+DEMO_USERS = {"business.manager": WorkspaceRole.BUSINESS_MANAGER, "chair": WorkspaceRole.CHAIR}
 
 SERVER_START_TIMEOUT = 90.0  # a first start migrates Prefect's database (~15 s here)
 STEP_TIMEOUT = 120.0  # deployment registered, run started, gate reached
@@ -76,6 +83,9 @@ class DemoInfo:
     reference: str
     mail_dir: Path
     flow_run_id: UUID
+    workspace_url: str = ""
+    # Passwords of the demo's workspace users made by this start (empty on later starts).
+    new_passwords: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -219,6 +229,7 @@ def _demo_settings(
         "mail_url": SecretStr(catcher.url()),
         "ui_url": ui_url,
         "portal_url": portal_url,
+        "prefect_api_url": f"{ui_url}/api",
         "prefect_auth_file": var_dir / PREFECT_AUTH_FILE,
     }
     if base.portal_secret.get_secret_value() == DEFAULT_PORTAL_SECRET:
@@ -293,6 +304,19 @@ def _example_review(rt: Runtime) -> str:
             return review.reference
     except store.InputRejected as exc:
         raise DemoError(f"the example referral {EXAMPLE_REFERRAL} was refused: {exc}") from exc
+
+
+def _demo_users(rt: Runtime) -> dict[str, str]:
+    """Add the demo's workspace users that do not exist yet; returns their new passwords."""
+    made = {}
+    for username, role in DEMO_USERS.items():
+        with rt.sessions() as session:
+            exists = workspace_store.find_user(session, username) is not None
+        if not exists:
+            password = secrets.token_urlsafe(12)
+            add_user(rt, username, role, password)
+            made[username] = password
+    return made
 
 
 def _review_run(rt: Runtime, reference: str) -> UUID:
@@ -389,6 +413,21 @@ def _signals_stop_the_demo() -> Iterator[None]:
             signal.signal(signum, handler)
 
 
+def _workspace_lines(info: DemoInfo) -> list[str]:
+    lines = [f"  Workspace:   {info.workspace_url} (the register of reviews; sign in)"]
+    if info.new_passwords:
+        lines.append("               passwords shown this once (stored hashed):")
+        lines.extend(
+            f"                 {user}  {password}" for user, password in info.new_passwords.items()
+        )
+    else:
+        lines.append(
+            f"               users {', '.join(DEMO_USERS)}: passwords were printed on the first "
+            "start; add others with 'reviews users add'"
+        )
+    return lines
+
+
 def _announce(info: DemoInfo, var_dir: Path, pseudonym: str, gate: _RunPosition) -> None:
     if gate.gate == "chair_decision":
         where = "waits for the chair's decision: open it and press Resume"
@@ -402,6 +441,9 @@ def _announce(info: DemoInfo, var_dir: Path, pseudonym: str, gate: _RunPosition)
                 "",
                 "Case reviews demo is running.",
                 f"  Prefect UI:  {info.ui_url}",
+                f"  Other terminals: REVIEWS_PREFECT_API_URL={info.ui_url}/api "
+                "(the default for port 4200; 'reviews start' and 'reviews sweep' use it)",
+                *_workspace_lines(info),
                 f"  Review {info.reference} ({pseudonym}) {where}:",
                 f"               {info.run_url}",
                 f"  Mail:        goes to {info.mail_dir} (one .eml per message; also listed here)",
@@ -430,6 +472,7 @@ def up(
     prefect_port: int = 4200,
     smtp_port: int = 8025,
     portal_port: int = 8800,
+    workspace_port: int = 8900,
     ready: Callable[[DemoInfo], None] | None = None,
     stop_event: threading.Event | None = None,
 ) -> None:
@@ -454,6 +497,7 @@ def up(
     _check_port_free(prefect_port, "the Prefect server and UI")
     _check_port_free(smtp_port, "the mail catcher")
     _check_port_free(portal_port, "the agency portal")
+    _check_port_free(workspace_port, "the board workspace")
     var_dir.mkdir(parents=True, exist_ok=True)
 
     services: list[_Service] = []
@@ -462,13 +506,14 @@ def up(
             stack.enter_context(_signals_stop_the_demo())
             catcher = SmtpCatcher(port=smtp_port, mail_dir=mail_dir, echo=True)
             portal_url = f"http://127.0.0.1:{portal_port}"
+            workspace_url = f"http://127.0.0.1:{workspace_port}"
             settings = _demo_settings(
                 runtime().settings,
                 catcher=catcher,
                 ui_url=ui_url,
                 portal_url=portal_url,
                 var_dir=var_dir,
-            )
+            ).model_copy(update={"workspace_url": workspace_url})
             rt = Runtime.from_settings(settings)
             stack.enter_context(use_runtime(rt))  # the portal (a thread here) uses it too
             upgrade(settings.database_url)
@@ -536,6 +581,11 @@ def up(
             stack.callback(portal.stop)
             print(f"agency portal on {portal_url} (links arrive in timeline requests)", flush=True)
 
+            workspace = WorkspaceServer(workspace_port).start()
+            stack.callback(workspace.stop)
+            new_passwords = _demo_users(rt)
+            print(f"board workspace on {workspace_url}", flush=True)
+
             reference = _example_review(rt)
             run_id = _review_run(rt, reference)
             position = _bring_to_chair(rt, reference, run_id, services)
@@ -547,6 +597,8 @@ def up(
                 reference=reference,
                 mail_dir=mail_dir,
                 flow_run_id=run_id,
+                workspace_url=workspace_url,
+                new_passwords=new_passwords,
             )
             _announce(info, var_dir, pseudonym, position)
             if ready is not None:

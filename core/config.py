@@ -101,6 +101,32 @@ class Settings(BaseSettings):
         description="Most review and sweep runs one runner (deployments.serve) executes at "
         "once; more wait, scheduled, until a slot frees (each run is a ~160 MB process).",
     )
+    prefect_api_url: str = Field(
+        default="http://127.0.0.1:4200/api",
+        description="The board's Prefect server API, which every CLI command that talks to "
+        "Prefect uses (an explicit PREFECT_API_URL wins); default: the one 'reviews up' starts.",
+    )
+    workspace_url: str = Field(
+        default="http://127.0.0.1:8900", description="Base URL of the board's workspace."
+    )
+    workspace_secret: SecretStr = Field(
+        default=SecretStr("change-me-in-production"),
+        description="Key that signs the workspace's session cookies.",
+    )
+    workspace_session_hours: int = Field(
+        default=8, ge=1, description="How long a workspace sign-in lasts."
+    )
+    workspace_max_failed_logins: int = Field(
+        default=5, ge=1, description="Failed sign-ins in a row that lock an account."
+    )
+    workspace_lockout_minutes: int = Field(
+        default=15, ge=1, description="How long a locked account stays locked."
+    )
+    workspace_trusted_user_header: str | None = Field(
+        default=None,
+        description="Trusted-proxy mode (off by default): the header in which the board's "
+        "authenticating proxy names the signed-in user, e.g. X-Forwarded-User.",
+    )
 
     def run_url(self, flow_run_id: object) -> str:
         """The Prefect UI page of a flow run (the link in "decision needed" emails)."""

@@ -16,8 +16,10 @@ from prefect import get_client
 from prefect.client.schemas.objects import FlowRun
 from prefect.exceptions import Pause
 from prefect.flow_engine import load_flow_and_flow_run, run_flow
+from prefect.settings import PREFECT_API_URL
 from prefect.states import Cancelled
 
+from deployments.connection import server_health
 from deployments.serve import REVIEW_DEPLOYMENT
 from models import store
 from models.runs import claim_review_run, review_run_key
@@ -83,6 +85,14 @@ def create_review_run(
     With ``run_key`` (the review's :func:`models.runs.review_run_key`) Prefect uses it as the
     idempotency key: concurrent or repeated calls for one review return the same run.
     """
+    # Answer "not reachable" at once (the client would retry for seconds), and never let the
+    # client start a temporary server of its own (it does when no API URL is set).
+    api_url = str(PREFECT_API_URL.value() or "")
+    if not api_url:
+        raise PrefectUnavailable("no Prefect server is configured")
+    why = server_health(api_url)
+    if why is not None:
+        raise PrefectUnavailable(f"the Prefect server is not reachable at {api_url} ({why})")
     with prefect_errors(), get_client(sync_client=True) as client:
         found = client.read_deployment_by_name(deployment)
         run = client.create_flow_run_from_deployment(

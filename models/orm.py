@@ -541,3 +541,28 @@ class ClockMiss(Base):
 # One review, one run: no flow run can be two reviews' run (migration 0007). With the claim
 # in ``models.runs`` (set only where none is set) a review never changes run either.
 Index("uq_review_flow_run_id", Review.flow_run_id, unique=True)
+
+
+class WorkspaceRole(enum.StrEnum):
+    """What a workspace user may do (the board's people; agencies use the portal instead)."""
+
+    BUSINESS_MANAGER = "business_manager"
+    CHAIR = "chair"
+    COMMITTEE_MEMBER = "committee_member"
+    READ_ONLY = "read_only"
+
+
+class WorkspaceUser(Base):
+    """A person who signs in to the board's workspace. The password is kept only as an Argon2
+    hash; failed sign-ins in a row lock the account until ``locked_until``."""
+
+    __tablename__ = "workspace_user"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(120), unique=True)
+    role: Mapped[WorkspaceRole] = mapped_column(_enum(WorkspaceRole))
+    password_hash: Mapped[str] = mapped_column(String(200))
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())

@@ -2,50 +2,12 @@
 
 from __future__ import annotations
 
-import contextvars
-import threading
-import time
-
-import uvicorn
-
-from notifications.smtp_catcher import free_port
 from portal.app import app
+from services.background_server import BackgroundServer
 
 
-class PortalServer:
+class PortalServer(BackgroundServer):
     """The portal on 127.0.0.1:``port`` until :meth:`stop`."""
 
     def __init__(self, port: int | None = None) -> None:
-        self.port = port or free_port()
-        self._server = uvicorn.Server(
-            uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning")
-        )
-        # Run in a copy of the caller's context: Prefect's settings (the API URL the portal
-        # resumes gates through) live in context variables, which a new thread would not see.
-        context = contextvars.copy_context()
-        self._thread = threading.Thread(
-            target=context.run, args=(self._server.run,), name="portal", daemon=True
-        )
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self, timeout: float = 20) -> PortalServer:
-        self._thread.start()
-        deadline = time.monotonic() + timeout
-        while not self._server.started:
-            if time.monotonic() > deadline or not self._thread.is_alive():
-                raise RuntimeError(f"the agency portal did not start on port {self.port}")
-            time.sleep(0.05)
-        return self
-
-    def stop(self) -> None:
-        self._server.should_exit = True
-        self._thread.join(10)
-
-    def __enter__(self) -> PortalServer:
-        return self.start()
-
-    def __exit__(self, *_exc: object) -> None:
-        self.stop()
+        super().__init__(app, port, name="agency portal")

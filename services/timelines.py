@@ -20,6 +20,7 @@ from models.timeline import (
     TimelineEvent,
     TimelineRejected,
     check_identity,
+    check_plausible,
     events_to_rows,
 )
 from services.links import timeline_due
@@ -51,12 +52,14 @@ def submit_timeline(
     events: list[TimelineEvent],
     submitted_by: str,
     source: str,
+    first_row: int = 2,
 ) -> SubmissionResult:
     """Store a new version of an agency's timeline (earlier versions kept), meet its
     obligation, and audit it, all in one transaction; then, if every requested agency has now
     submitted, resume the review's timelines gate by itself.
 
-    Raises :class:`TimelineRejected` (identity in free text; nothing stored) or
+    Raises :class:`TimelineRejected` (identity in free text, an event dated after today, the
+    template's example row; nothing stored, problems numbered from ``first_row``) or
     :class:`SubmissionRefused` (a replacement after the deadline, or the review has moved on).
     """
     with rt.sessions.begin() as session:
@@ -67,8 +70,12 @@ def submit_timeline(
             raise store.NotFound(f"{agency_name!r} is not an agency on {reference}")
         if not collecting_timelines(session, review):
             raise SubmissionRefused(f"{reference} is not collecting timelines now")
-        problems = check_identity(
-            events, store.known_identity(session, review.id), pseudonym=review.pseudonym
+        problems = check_plausible(events, today=rt.today(), first_row=first_row)
+        problems += check_identity(
+            events,
+            store.known_identity(session, review.id),
+            pseudonym=review.pseudonym,
+            first_row=first_row,
         )
         if problems:
             raise TimelineRejected(problems)
@@ -123,17 +130,22 @@ def resume_complete_timeline_gates(rt: Runtime) -> list[str]:
     """Resume every timelines gate whose agencies have all submitted but which still waits
     (the last submission came while the flow was on its way to the gate). The sweep calls
     this. Returns the references resumed."""
+    return [
+        reference
+        for reference, run_id in timeline_gates_ready(rt)
+        if _resume_timelines_gate(rt, reference, UUID(run_id))
+    ]
+
+
+def timeline_gates_ready(rt: Runtime) -> list[tuple[str, str]]:
+    """(reference, flow run id) of each review waiting at the timelines gate with every
+    timeline in: the gates the sweep resumes through Prefect."""
     with rt.sessions() as session:
-        waiting = [
+        return [
             (review.reference, review.flow_run_id)
             for review in store.reviews_waiting_at(session, Gate.TIMELINES_COMPLETE)
             if review.flow_run_id is not None and not store.outstanding_agencies(session, review.id)
         ]
-    return [
-        reference
-        for reference, run_id in waiting
-        if run_id is not None and _resume_timelines_gate(rt, reference, UUID(run_id))
-    ]
 
 
 def _resume_timelines_gate(rt: Runtime, reference: str, run_id: UUID) -> bool:
@@ -189,4 +201,5 @@ __all__ = [
     "collecting_timelines",
     "resume_complete_timeline_gates",
     "submit_timeline",
+    "timeline_gates_ready",
 ]

@@ -44,7 +44,10 @@ def test_every_top_level_package_is_in_the_distribution() -> None:
 def test_the_installed_command_imports_every_part_outside_the_repository(tmp_path: Path) -> None:
     reviews = shutil.which("reviews", path=str(Path(sys.executable).parent))
     assert reviews is not None, "the reviews console script is not installed"
-    code = "import portal.app, case_reviews.demo, case_reviews.simulation.run, deployments.serve"
+    code = (
+        "import portal.app, workspace.app, case_reviews.demo, case_reviews.simulation.run, "
+        "deployments.serve"
+    )
     result = subprocess.run(
         [sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=120
     )
@@ -151,6 +154,8 @@ def test_the_wheel_holds_every_file_of_every_package_and_nothing_else(
         "notifications/reminder_policy.yaml",
         "notifications/templates/reminder.email.j2",
         "portal/templates/request.html",
+        "workspace/templates/register.html",
+        "workspace/static/workspace.css",
         "models/migrations/env.py",
         "models/migrations/script.py.mako",
         "models/migrations/versions/0001_initial_case_store.py",
@@ -162,13 +167,13 @@ def test_the_wheel_holds_every_file_of_every_package_and_nothing_else(
 def test_the_installed_wheel_is_what_python_imports(installed: Installed) -> None:
     out = installed.python(
         "import core, models, notifications, services, tasks, flows, deployments, portal, "
-        "case_reviews\n"
+        "workspace, case_reviews\n"
         "for m in (core, models, notifications, services, tasks, flows, deployments, portal, "
-        "case_reviews):\n"
+        "workspace, case_reviews):\n"
         "    print(m.__file__)\n"
     )
     files = [Path(line) for line in out.splitlines()]
-    assert len(files) == 9
+    assert len(files) == 10
     for file in files:
         assert file.is_relative_to(installed.site_packages), file
         assert not file.is_relative_to(REPO), file

@@ -1,0 +1,67 @@
+"""``reviews users``: the people who sign in to the board's workspace."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated, NoReturn
+
+import typer
+
+from models.orm import WorkspaceRole
+from models.workspace_store import UserExists, UserNotFound
+from services.accounts import AccountRefused, add_user, disable_user
+from services.runtime import SchemaNotReady, runtime
+
+users_app = typer.Typer(help="Workspace users and their roles.", no_args_is_help=True)
+
+INPUT_ERROR = 2
+ROLES = ", ".join(r.value for r in WorkspaceRole)
+
+
+def _fail(message: str, code: int = INPUT_ERROR) -> NoReturn:
+    typer.echo(message, err=True)
+    raise typer.Exit(code)
+
+
+def _read_password() -> str:
+    """Prompted (twice, hidden) at a terminal; otherwise the first line of standard input."""
+    if sys.stdin.isatty():
+        return str(typer.prompt("Password", hide_input=True, confirmation_prompt=True))
+    return sys.stdin.readline().rstrip("\r\n")
+
+
+@users_app.command("add")
+def users_add(
+    username: str,
+    role: Annotated[str, typer.Option(help=f"One of: {ROLES}.")],
+) -> None:
+    """Add a user; the password is prompted for (or read from standard input)."""
+    try:
+        chosen = WorkspaceRole(role)
+    except ValueError:
+        _fail(f"--role: {role!r} is not a role (one of: {ROLES})")
+    rt = runtime()
+    try:
+        rt.check_schema()
+    except SchemaNotReady as exc:
+        _fail(str(exc), code=1)
+    try:
+        add_user(rt, username, chosen, _read_password())
+    except (AccountRefused, UserExists) as exc:
+        _fail(str(exc))
+    typer.echo(f"added {username.strip()} ({chosen.value})")
+
+
+@users_app.command("disable")
+def users_disable(username: str) -> None:
+    """Disable a user: they can no longer sign in, and any session they hold ends."""
+    rt = runtime()
+    try:
+        rt.check_schema()
+    except SchemaNotReady as exc:
+        _fail(str(exc), code=1)
+    try:
+        disable_user(rt, username)
+    except UserNotFound as exc:
+        _fail(str(exc))
+    typer.echo(f"disabled {username}")

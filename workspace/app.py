@@ -1,0 +1,400 @@
+"""The board's workspace: every review in one register, each review's page, behind a sign-in.
+
+- Sessions are a signed cookie (HttpOnly, SameSite=Lax, Secure over https) holding the user's
+  name, a CSRF token and when it was issued; they end after ``workspace_session_hours`` (read
+  against the runtime's clock) or when the user is disabled.
+- Every form carries the session's CSRF token; ONE dependency on the app checks it on every
+  unsafe request, so no route checks it by hand.
+- Optional trusted-proxy mode (``REVIEWS_WORKSPACE_TRUSTED_USER_HEADER``): the board's
+  authenticating proxy names the user in that header; the user must exist and be enabled.
+- Pages carry the reference and pseudonym only. The identity is shown only in the answer to
+  an explicit "Reveal" (a POST) by a permitted role, and the look is audited.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from fastapi import Depends, FastAPI, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from itsdangerous import BadSignature, URLSafeSerializer
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from models import store
+from models import workspace_store as ws
+from models.orm import Regime, WorkspaceRole
+from notifications.exports import to_html
+from notifications.render import environment
+from services.accounts import SignIn, active_user, sign_in
+from services.runtime import Runtime, runtime
+
+HERE = Path(__file__).parent
+TEMPLATES = Jinja2Templates(env=environment(HERE / "templates"))
+COOKIE = "reviews_workspace"
+SESSION_SALT = "workspace-session"
+UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+log = logging.getLogger("workspace")
+
+
+@dataclass(frozen=True)
+class WorkspaceSession:
+    """What the session cookie holds."""
+
+    username: str | None
+    csrf: str
+    issued: datetime
+    fresh: bool = False  # not from the request's cookie: the response must set it
+
+
+@dataclass(frozen=True)
+class User:
+    username: str
+    role: WorkspaceRole
+
+    @property
+    def can_reveal(self) -> bool:
+        return self.role in ws.REVEAL_ROLES
+
+
+class NotSignedIn(Exception):
+    """The request needs a signed-in user."""
+
+
+def _serializer(rt: Runtime) -> URLSafeSerializer:
+    return URLSafeSerializer(rt.settings.workspace_secret.get_secret_value(), salt=SESSION_SALT)
+
+
+def _new_session(rt: Runtime, username: str | None = None) -> WorkspaceSession:
+    return WorkspaceSession(username, secrets.token_urlsafe(32), rt.now(), fresh=True)
+
+
+def read_session(request: Request) -> WorkspaceSession:
+    """The request's session, or a fresh anonymous one (with its own CSRF token) when the
+    cookie is missing, tampered with or expired."""
+    rt = runtime()
+    raw = request.cookies.get(COOKIE)
+    if raw:
+        try:
+            data: Any = _serializer(rt).loads(raw)
+            issued = datetime.fromisoformat(str(data["t"]))
+            session = WorkspaceSession(data["u"], str(data["c"]), issued)
+        except (BadSignature, KeyError, TypeError, ValueError):
+            log.info("workspace session cookie refused")
+        else:
+            age = rt.now() - issued
+            if age.total_seconds() < rt.settings.workspace_session_hours * 3600:
+                return session
+    return _new_session(rt)
+
+
+def _set_cookie(request: Request, response: Response, session: WorkspaceSession) -> None:
+    rt = runtime()
+    value = _serializer(rt).dumps(
+        {"u": session.username, "c": session.csrf, "t": session.issued.isoformat()}
+    )
+    response.set_cookie(
+        COOKIE,
+        value,
+        httponly=True,
+        samesite="lax",
+        secure=request.url.scheme == "https",
+        max_age=rt.settings.workspace_session_hours * 3600,
+        path="/",
+    )
+
+
+async def csrf_protect(
+    request: Request, session: Annotated[WorkspaceSession, Depends(read_session)]
+) -> None:
+    """The one CSRF check: every unsafe request must carry the session's token in its form
+    field ``csrf_token`` (a fresh session has no form yet, so it cannot pass)."""
+    if request.method not in UNSAFE_METHODS:
+        return
+    form = await request.form()
+    sent = str(form.get("csrf_token", ""))
+    if session.fresh or not sent or not hmac.compare_digest(sent, session.csrf):
+        log.warning(
+            "workspace: %s %s refused: CSRF token missing or wrong",
+            request.method,
+            request.url.path,
+        )
+        raise StarletteHTTPException(403, "The form has expired. Go back, reload and try again.")
+
+
+def current_user(
+    request: Request, session: Annotated[WorkspaceSession, Depends(read_session)]
+) -> User:
+    """The signed-in user (or, in trusted-proxy mode, the one the proxy names)."""
+    rt = runtime()
+    header = rt.settings.workspace_trusted_user_header
+    username = request.headers.get(header, "").strip() if header else session.username
+    if not username:
+        raise NotSignedIn
+    user = active_user(rt, username)
+    if user is None:
+        if header:
+            raise StarletteHTTPException(403, "Your account is not set up in the workspace.")
+        raise NotSignedIn
+    return User(user.username, user.role)
+
+
+app = FastAPI(
+    title="case-reviews board workspace",
+    docs_url=None,
+    redoc_url=None,
+    openapi_url=None,
+    dependencies=[Depends(csrf_protect)],
+)
+app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+
+Session = Annotated[WorkspaceSession, Depends(read_session)]
+SignedIn = Annotated[User, Depends(current_user)]
+
+
+def page(
+    request: Request,
+    template: str,
+    session: WorkspaceSession,
+    *,
+    user: User | None = None,
+    status_code: int = 200,
+    **context: Any,
+) -> HTMLResponse:
+    """Render a page with the layout's context; set the session cookie when it is new."""
+    rt = runtime()
+    response = TEMPLATES.TemplateResponse(
+        request,
+        template,
+        {
+            "user": user,
+            "csrf_token": session.csrf,
+            "proxy_mode": bool(rt.settings.workspace_trusted_user_header),
+            "board_ui": rt.settings.ui_url,
+            **context,
+        },
+        status_code=status_code,
+    )
+    # Pages hold case data (and, after a reveal, the identity): never kept in a cache.
+    response.headers["Cache-Control"] = "no-store"
+    if session.fresh:
+        _set_cookie(request, response, session)
+    return response
+
+
+@app.exception_handler(NotSignedIn)
+async def _to_sign_in(request: Request, _exc: NotSignedIn) -> Response:
+    return RedirectResponse(f"/login?next={quote(request.url.path)}", status_code=303)
+
+
+@app.exception_handler(StarletteHTTPException)
+async def _error_page(request: Request, exc: StarletteHTTPException) -> Response:
+    session = read_session(request)
+    messages = {404: "Page not found", 403: "You cannot do that", 405: "Page not found"}
+    return page(
+        request,
+        "error.html",
+        session,
+        status_code=exc.status_code,
+        title=messages.get(exc.status_code, "Something went wrong"),
+        message=str(exc.detail) if exc.status_code != 405 else "",
+    )
+
+
+# --- signing in ---------------------------------------------------------------------------------
+
+
+def _safe_next(target: str) -> str:
+    # Only paths on this site: never an absolute URL an attacker chose.
+    return target if target.startswith("/") and not target.startswith("//") else "/reviews"
+
+
+@app.get("/login", response_class=HTMLResponse)
+def login_page(request: Request, session: Session, next: str = "/reviews") -> HTMLResponse:
+    return page(request, "login.html", session, next=_safe_next(next), error=None, username="")
+
+
+@app.post("/login", response_class=HTMLResponse)
+def login(
+    request: Request,
+    session: Session,
+    username: Annotated[str, Form()] = "",
+    password: Annotated[str, Form()] = "",
+    next: Annotated[str, Form()] = "/reviews",
+) -> Response:
+    rt = runtime()
+    problems = [f for f, v in (("username", username), ("password", password)) if not v]
+    if problems:
+        error = " and ".join(f"Enter your {f}" for f in problems)
+        return page(
+            request,
+            "login.html",
+            session,
+            status_code=400,
+            next=_safe_next(next),
+            error=error,
+            username=username,
+        )
+    result = sign_in(rt, username, password)
+    if result.outcome is SignIn.LOCKED:
+        error = (
+            "This account is locked after too many wrong passwords. Try again in "
+            f"{rt.settings.workspace_lockout_minutes} minutes, or ask the business manager."
+        )
+        return page(
+            request,
+            "login.html",
+            session,
+            status_code=423,
+            next=_safe_next(next),
+            error=error,
+            username=username,
+        )
+    if result.outcome is SignIn.REFUSED:
+        return page(
+            request,
+            "login.html",
+            session,
+            status_code=401,
+            next=_safe_next(next),
+            error="The username or password is not right",
+            username=username,
+        )
+    response = RedirectResponse(_safe_next(next), status_code=303)
+    # A new session (and CSRF token) on sign-in, so a token seen before it is worthless.
+    _set_cookie(request, response, _new_session(rt, result.username))
+    return response
+
+
+@app.post("/logout")
+def logout(request: Request) -> Response:
+    response = RedirectResponse("/login", status_code=303)
+    _set_cookie(request, response, _new_session(runtime()))
+    return response
+
+
+# --- the register and a review ------------------------------------------------------------------
+
+
+@app.get("/")
+def root() -> Response:
+    return RedirectResponse("/reviews", status_code=303)
+
+
+@app.get("/reviews", response_class=HTMLResponse)
+def register_page(
+    request: Request,
+    session: Session,
+    user: SignedIn,
+    regime: str = "",
+    stage: str = "",
+    rag: str = "",
+) -> HTMLResponse:
+    """Every review, open and closed, filterable by regime, stage and RAG."""
+    rt = runtime()
+    today = rt.today()
+    amber_by = rt.deadlines.calendar.add_working_days(
+        today, rt.reminder_policy.amber_within_working_days
+    )
+    with rt.sessions() as db:
+        rows = ws.register(
+            db,
+            today=today,
+            amber_by=amber_by,
+            regime=regime or None,
+            stage=stage or None,
+            rag=rag or None,
+        )
+        stages = ws.stages_in_use(db)
+    return page(
+        request,
+        "register.html",
+        session,
+        user=user,
+        rows=rows,
+        today=today,
+        regimes=[r.value for r in Regime],
+        stages=stages,
+        rags=ws.RAGS,
+        chosen={"regime": regime, "stage": stage, "rag": rag},
+        run_url=rt.settings.run_url,
+    )
+
+
+def _review_page(
+    request: Request,
+    session: WorkspaceSession,
+    user: User,
+    reference: str,
+    *,
+    identity: Any = None,
+) -> HTMLResponse:
+    rt = runtime()
+    with rt.sessions() as db:
+        try:
+            review = store.get_review(db, reference)
+        except store.NotFound:
+            raise StarletteHTTPException(404, f"There is no review {reference}.") from None
+        view = ws.review_page(db, review, today=rt.today())
+        combined = store.combined_timeline(db, review)
+    return page(
+        request,
+        "review.html",
+        session,
+        user=user,
+        review=view,
+        combined=combined,
+        identity=identity,
+        today=rt.today(),
+        run_url=rt.settings.run_url,
+    )
+
+
+@app.get("/reviews/{reference}", response_class=HTMLResponse)
+def review_page(request: Request, session: Session, user: SignedIn, reference: str) -> HTMLResponse:
+    """A review: stages, deadlines, agencies' obligations and reminders, timeline, audit."""
+    return _review_page(request, session, user, reference)
+
+
+@app.post("/reviews/{reference}/reveal", response_class=HTMLResponse)
+def reveal(request: Request, session: Session, user: SignedIn, reference: str) -> HTMLResponse:
+    """The subject's identity, for a permitted role only; each look is audited."""
+    if not user.can_reveal:
+        log.warning("workspace: %s (%s) may not reveal %s", user.username, user.role, reference)
+        raise StarletteHTTPException(
+            403, "Only the business manager and the chair can see the subject's identity."
+        )
+    rt = runtime()
+    with rt.sessions.begin() as db:
+        try:
+            identity = store.reveal_identity(db, reference, actor=user.username, now=rt.now())
+        except store.NotFound:
+            raise StarletteHTTPException(404, f"There is no review {reference}.") from None
+    return _review_page(request, session, user, reference, identity=identity)
+
+
+@app.get("/reviews/{reference}/timeline", response_class=HTMLResponse)
+def timeline_page(request: Request, user: SignedIn, reference: str) -> HTMLResponse:
+    """The combined significant events timeline (the learning event's page)."""
+    rt = runtime()
+    with rt.sessions() as db:
+        try:
+            review = store.get_review(db, reference)
+        except store.NotFound:
+            raise StarletteHTTPException(404, f"There is no review {reference}.") from None
+        combined = store.combined_timeline(db, review)
+    return HTMLResponse(to_html(combined), headers={"Cache-Control": "no-store"})
+
+
+@app.get("/health")
+def health() -> dict[str, str]:
+    return {"status": "ok"}
