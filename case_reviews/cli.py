@@ -3,19 +3,26 @@
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 from datetime import date, datetime, time
 from pathlib import Path
-from typing import Annotated, Any, NoReturn, TypeVar
+from typing import Annotated
 
 import typer
-from pydantic import BaseModel, ValidationError
 
+from case_reviews.cli_common import (
+    change_review,
+    fail,
+    get_review,
+    json_text,
+    read_bytes,
+    read_model,
+    ready,
+    validate,
+)
 from case_reviews.cli_documents import documents_app, names_app
 from case_reviews.cli_plan import plan_cli
 from case_reviews.cli_users import users_app
-from core import datafiles
 from core.clock import LONDON, ManualClock
 from core.config import get_settings
 from core.deadlines import ClockStop, RulePack, UnknownEventError, UnknownRegimeError
@@ -27,7 +34,7 @@ from models.timeline import TimelineRejected, parse_timeline_file
 from notifications.exports import to_csv, to_html
 from services.links import portal_link, timeline_due
 from services.referrals import record_referral
-from services.runtime import Runtime, SchemaNotReady, runtime
+from services.runtime import runtime
 
 app = typer.Typer(help="Statutory case reviews, run as Prefect flows.", no_args_is_help=True)
 db_app = typer.Typer(help="The case store.", no_args_is_help=True)
@@ -45,8 +52,6 @@ app.add_typer(names_app, name="names")
 app.add_typer(plan_cli)  # recommendations, plan, themes, report, clock-miss
 app.add_typer(users_app, name="users")
 
-INPUT_ERROR = 2
-
 
 @app.callback()
 def _before_every_command() -> None:
@@ -54,64 +59,6 @@ def _before_every_command() -> None:
     # client (which reads its settings once, when first imported: Prefect is imported lazily
     # by the commands below) unless PREFECT_API_AUTH_STRING is set.
     use_stored_prefect_auth(get_settings().prefect_auth_file)
-
-
-Model = TypeVar("Model", bound=BaseModel)
-
-
-def fail(message: str, code: int = INPUT_ERROR) -> NoReturn:
-    typer.echo(message, err=True)
-    raise typer.Exit(code)
-
-
-def _json(value: Any) -> str:
-    return json.dumps(value, indent=2, default=str)
-
-
-def _dump(models: list[BaseModel] | BaseModel) -> str:
-    if isinstance(models, list):
-        return _json([m.model_dump(mode="json") for m in models])
-    return _json(models.model_dump(mode="json"))
-
-
-def _ready() -> Runtime:
-    rt = runtime()
-    try:
-        rt.check_schema()
-    except SchemaNotReady as exc:
-        fail(str(exc), code=1)
-    return rt
-
-
-def validation_lines(exc: ValidationError) -> list[str]:
-    """One line per field: ``referrer.email: 'x' is not an email address``."""
-    lines = []
-    for error in exc.errors():
-        field = ".".join(str(p) for p in error["loc"]) or "(file)"
-        message = error["msg"].removeprefix("Value error, ")
-        if error["type"] == "missing":
-            message = "is required"
-        elif error["type"] == "extra_forbidden":
-            message = "is not a field of this form"
-        # Model-level checks already name their field ("notified_on: …").
-        lines.append(message if not error["loc"] and ": " in message else f"{field}: {message}")
-    return lines
-
-
-def read_data_file(path: Path) -> Any:
-    """Parse a YAML or JSON file, failing with one line that names the file."""
-    try:
-        return datafiles.read_data_file(path)
-    except datafiles.DataFileError as exc:
-        fail(str(exc))
-
-
-def read_model(model: type[Model], file: Path) -> Model:
-    """Validate a YAML or JSON file as ``model``; fail with one line per field if it is not."""
-    try:
-        return model.model_validate(read_data_file(file))
-    except ValidationError as exc:
-        fail("\n".join(validation_lines(exc)))
 
 
 @db_app.command("upgrade")
@@ -155,7 +102,7 @@ def deadlines(
     except (UnknownRegimeError, UnknownEventError) as exc:
         fail(str(exc))
     if as_json:
-        typer.echo(_dump(list(result)))
+        typer.echo(json_text(list(result)))
         return
     for d in result:
         typer.echo(f"{d.milestone:22} {d.due:%a %d %b %Y}  {d.rule}  ({d.source})")
@@ -167,7 +114,7 @@ def _print_pack(pack: RulePack, as_json: bool) -> None:
     ]
     if as_json:
         typer.echo(
-            _json(
+            json_text(
                 {
                     "regime": pack.regime,
                     "title": pack.title,
@@ -190,7 +137,7 @@ def _print_pack(pack: RulePack, as_json: bool) -> None:
 @board_app.command("load")
 def board_load(file: Path) -> None:
     """Load (or update) the board and its agency directory from YAML or JSON."""
-    rt = _ready()
+    rt = ready()
     board_in = read_model(BoardIn, file)
     with rt.sessions.begin() as session:
         board = store.load_board(session, board_in)
@@ -208,7 +155,7 @@ def board_load(file: Path) -> None:
 @agencies_app.command("list")
 def agencies_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """List the board's agencies and their contacts."""
-    rt = _ready()
+    rt = ready()
     with rt.sessions() as session:
         try:
             board = store.get_board(session)
@@ -216,7 +163,7 @@ def agencies_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> N
             fail(str(exc), code=1)
         agencies = store.list_agencies(session, board.id)
     if as_json:
-        typer.echo(_dump(list(agencies)))
+        typer.echo(json_text(list(agencies)))
         return
     for a in agencies:
         lead = a.safeguarding_lead_email or "(no safeguarding lead)"
@@ -227,7 +174,7 @@ def agencies_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> N
 def referral_add(file: Path) -> None:
     """Validate and store a referral; prints the review reference it was given, and where a case
     below the statutory threshold goes (as the regime's rule pack says)."""
-    rt = _ready()
+    rt = ready()
     referral = read_model(ReferralIn, file)
     try:
         with rt.sessions.begin() as session:
@@ -255,23 +202,19 @@ def referral_la_notification(
 ) -> None:
     """Record the local authority's serious incident notification for an LCSPR (the date sent
     and to whom); its five-working-day deadline is then met and its reminders stop."""
-    try:
-        notification = LocalAuthorityNotificationIn.model_validate({"sent_on": sent_on, "to": to})
-    except ValidationError as exc:
-        fail("\n".join(validation_lines(exc)))
-    rt = _ready()
-    try:
-        with rt.sessions.begin() as session:
-            review = store.get_review(session, reference)
-            store.record_local_authority_notification(
-                session,
-                review=review,
-                notification=notification,
-                actor=rt.settings.operator,
-                now=rt.now(),
-            )
-    except (store.NotFound, store.InputRejected) as exc:
-        fail(str(exc))
+    notification = validate(LocalAuthorityNotificationIn, {"sent_on": sent_on, "to": to})
+    rt = ready()
+    change_review(
+        rt,
+        reference,
+        lambda session, review: store.record_local_authority_notification(
+            session,
+            review=review,
+            notification=notification,
+            actor=rt.settings.operator,
+            now=rt.now(),
+        ),
+    )
     typer.echo(f"{reference}: local authority notification of {sent_on} recorded")
 
 
@@ -284,7 +227,7 @@ def referral_show(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Show a referral, pseudonymised unless --reveal is given."""
-    rt = _ready()
+    rt = ready()
     with rt.sessions.begin() as session:
         try:
             view = store.referral_view(session, reference)
@@ -299,7 +242,7 @@ def referral_show(
     if identity is not None:
         data["identity"] = identity.model_dump(mode="json")
     if as_json:
-        typer.echo(_json(data))
+        typer.echo(json_text(data))
         return
     for key, value in data.items():
         if isinstance(value, dict):
@@ -320,11 +263,8 @@ def timeline_submit(
     from deployments.connection import PrefectUnreachable, board_prefect_server, check_reachable
     from services.timelines import SubmissionRefused, submit_timeline
 
-    rt = _ready()
-    try:
-        data = file.read_bytes()
-    except OSError as exc:
-        fail(f"{file}: cannot be read ({exc.strerror})")
+    rt = ready()
+    data = read_bytes(file)
     # The submission is stored whether or not Prefect answers (the sweep resumes a missed
     # gate); only the gate's resume talks to the board's Prefect server.
     with board_prefect_server(rt.settings) as server:
@@ -362,12 +302,9 @@ def timeline_show(
     """Print the combined timeline (every agency's newest version, in date order)."""
     if format not in {"csv", "html"}:
         fail(f"--format: expected csv or html, got {format!r}")
-    rt = _ready()
+    rt = ready()
     with rt.sessions() as session:
-        try:
-            review = store.get_review(session, reference)
-        except store.NotFound as exc:
-            fail(str(exc))
+        review = get_review(session, reference)
         combined = store.combined_timeline(session, review)
     typer.echo(to_csv(combined) if format == "csv" else to_html(combined), nl=False)
 
@@ -375,12 +312,9 @@ def timeline_show(
 @timeline_app.command("link")
 def timeline_link(reference: str, agency: Annotated[str, typer.Option(help="The agency.")]) -> None:
     """Print an agency's own portal link for a review (to resend it by hand)."""
-    rt = _ready()
+    rt = ready()
     with rt.sessions() as session:
-        try:
-            review = store.get_review(session, reference)
-        except store.NotFound as exc:
-            fail(str(exc))
+        review = get_review(session, reference)
         found = store.find_agency(session, review.board_id, agency)
         involved = {a.id for a in store.involved_agencies(session, review.id)}
         if found is None or found.id not in involved:
@@ -400,16 +334,10 @@ def clock_stop(
 ) -> None:
     """Stop the clock for a period (with the reason): the review's stoppable deadlines (the
     six-month completion target) move out by the days stopped. Recorded in the audit trail."""
-    try:
-        stop = ClockStop.model_validate({"start": start, "end": end, "reason": reason})
-    except ValidationError as exc:
-        fail("\n".join(validation_lines(exc)))
-    rt = _ready()
+    stop = validate(ClockStop, {"start": start, "end": end, "reason": reason})
+    rt = ready()
     with rt.sessions.begin() as session:
-        try:
-            review = store.get_review(session, reference)
-        except store.NotFound as exc:
-            fail(str(exc))
+        review = get_review(session, reference)
         store.add_clock_stop(
             session, review_id=review.id, stop=stop, actor=rt.settings.operator, now=rt.now()
         )
@@ -436,7 +364,7 @@ def start(reference: str) -> None:
         start_review,
     )
 
-    rt = _ready()
+    rt = ready()
     with board_prefect_server(rt.settings) as server:
         try:
             run_id = start_review(rt, reference)
@@ -503,7 +431,7 @@ def simulate(
         fail(f"--scenario: unknown scenario {scenario!r} (known: {', '.join(SCENARIO_DECISION)})")
     summary = run_simulation(regime, scenario, keep, subject_name)  # type: ignore[arg-type]
     if as_json:
-        typer.echo(_json(summary))
+        typer.echo(json_text(summary))
         return
     for key, value in summary.items():
         typer.echo(f"{key}: {', '.join(value) if isinstance(value, list) else value}")
@@ -526,7 +454,7 @@ def sweep(
             on = date.fromisoformat(now)
         except ValueError:
             fail(f"--now: {now!r} is not a date (expected YYYY-MM-DD)")
-    rt = _ready()
+    rt = ready()
     if on is not None:
         rt = dataclasses.replace(
             rt, clock=ManualClock(datetime.combine(on, time(8), tzinfo=LONDON))
@@ -552,11 +480,11 @@ def sweep(
 @app.command()
 def status(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """Open reviews: stage, the gate each waits at, the next deadline and days left."""
-    rt = _ready()
+    rt = ready()
     with rt.sessions() as session:
         views = store.open_review_status(session, rt.today())
     if as_json:
-        typer.echo(_dump(list(views)))
+        typer.echo(json_text(list(views)))
         return
     if not views:
         typer.echo("no open reviews")

@@ -4,10 +4,11 @@ check before anything leaves the board, and the names the board lists for a revi
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated
 
 import typer
 
+from case_reviews.cli_common import attempt, fail, read_bytes, ready
 from core.names import DocumentKind
 from models import store
 from models.documents import DocumentRefused
@@ -22,7 +23,6 @@ from services.documents import (
     record_anonymisation_override,
     release_check,
 )
-from services.runtime import Runtime, SchemaNotReady, runtime
 
 documents_app = typer.Typer(help="The review's documents.", no_args_is_help=True)
 names_app = typer.Typer(
@@ -30,32 +30,14 @@ names_app = typer.Typer(
     no_args_is_help=True,
 )
 
-INPUT_ERROR = 2
 KINDS = ", ".join(k.value for k in DocumentKind)
-
-# These two small helpers repeat case_reviews/cli.py's own (this module cannot import it:
-# cli.py imports this module to register its commands).
-
-
-def _fail(message: str, code: int = INPUT_ERROR) -> NoReturn:
-    typer.echo(message, err=True)
-    raise typer.Exit(code)
-
-
-def _ready() -> Runtime:
-    rt = runtime()
-    try:
-        rt.check_schema()
-    except SchemaNotReady as exc:
-        _fail(str(exc), code=1)
-    return rt
 
 
 def _kind(value: str) -> DocumentKind:
     try:
         return DocumentKind(value)
     except ValueError:
-        _fail(f"--kind: unknown kind {value!r} (known: {KINDS})")
+        fail(f"--kind: unknown kind {value!r} (known: {KINDS})")
 
 
 KindOption = Annotated[str, typer.Option("--kind", help=f"One of: {KINDS}.")]
@@ -64,11 +46,8 @@ KindOption = Annotated[str, typer.Option("--kind", help=f"One of: {KINDS}.")]
 @documents_app.command("list")
 def documents_list(reference: str) -> None:
     """Every version of every document of the review (metadata only)."""
-    rt = _ready()
-    try:
-        found = list_documents(rt, reference)
-    except store.NotFound as exc:
-        _fail(str(exc))
+    rt = ready()
+    found = attempt(lambda: list_documents(rt, reference), store.NotFound)
     if not found:
         typer.echo(f"{reference}: no documents")
     for d in found:
@@ -89,17 +68,15 @@ def documents_add(
 ) -> None:
     """Store FILE (PDF, Word .docx, Markdown or text) as the next version of a document."""
     document_kind = _kind(kind)
-    rt = _ready()
-    try:
-        data = file.read_bytes()
-    except OSError as exc:
-        _fail(f"{file}: cannot be read ({exc.strerror})")
-    try:
-        stored = add_document(
+    rt = ready()
+    data = read_bytes(file)
+    stored = attempt(
+        lambda: add_document(
             rt, reference, document_kind, file.name, data, added_by=added_by or rt.settings.operator
-        )
-    except (DocumentRefused, store.NotFound) as exc:
-        _fail(str(exc))
+        ),
+        DocumentRefused,
+        store.NotFound,
+    )
     typer.echo(
         f"{reference}: {stored.kind.value} version {stored.version} stored "
         f"({stored.size:,} bytes, sha256 {stored.sha256})"
@@ -115,19 +92,19 @@ def documents_get(
 ) -> None:
     """Write a document version to a file. Reading an unredacted report is audited."""
     document_kind = _kind(kind)
-    rt = _ready()
+    rt = ready()
     try:
         stored, data = get_document(
             rt, reference, document_kind, version, actor=rt.settings.operator
         )
     except store.NotFound as exc:
-        _fail(str(exc))
+        fail(str(exc))
     except DocumentCorrupt as exc:
-        _fail(str(exc), code=1)
+        fail(str(exc), code=1)
     try:
         output.write_bytes(data)
     except OSError as exc:
-        _fail(f"-o: {output} cannot be written ({exc.strerror})")
+        fail(f"-o: {output} cannot be written ({exc.strerror})")
     typer.echo(f"{reference}: {stored.kind.value} version {stored.version} written to {output}")
 
 
@@ -140,12 +117,12 @@ def documents_check(
     """The anonymisation check: where the document holds the subject's identity or a listed
     name, place by place. Exits 1 while a hit stands without an override."""
     document_kind = _kind(kind)
-    rt = _ready()
+    rt = ready()
     try:
         hits = anonymisation_hits(rt, reference, document_kind, version)
         check = release_check(rt, reference, document_kind) if version is None else None
     except store.NotFound as exc:
-        _fail(str(exc))
+        fail(str(exc))
     for hit in hits:
         typer.echo(str(hit))
     if not hits:
@@ -171,13 +148,14 @@ def documents_override(
 ) -> None:
     """Record a reasoned override of the anonymisation check for one version (audited)."""
     document_kind = _kind(kind)
-    rt = _ready()
-    try:
-        record_anonymisation_override(
+    rt = ready()
+    attempt(
+        lambda: record_anonymisation_override(
             rt, reference, document_kind, version, reason, rt.settings.operator
-        )
-    except (DocumentRefused, store.NotFound) as exc:
-        _fail(str(exc))
+        ),
+        DocumentRefused,
+        store.NotFound,
+    )
     typer.echo(f"{reference}: override recorded for {document_kind.value} version {version}")
 
 
@@ -188,22 +166,22 @@ def names_add(
     role: Annotated[str, typer.Option(help="Who they are, e.g. mother, social worker.")],
 ) -> None:
     """List a family member's or practitioner's name for the review's anonymisation check."""
-    rt = _ready()
-    try:
-        added = add_review_name(rt, reference, name, role, actor=rt.settings.operator)
-    except (DocumentRefused, store.NotFound) as exc:
-        _fail(str(exc))
+    rt = ready()
+    added = attempt(
+        lambda: add_review_name(rt, reference, name, role, actor=rt.settings.operator),
+        DocumentRefused,
+        store.NotFound,
+    )
     typer.echo(f"{reference}: name listed ({role})" if added else f"{reference}: already listed")
 
 
 @names_app.command("list")
 def names_list(reference: str) -> None:
     """The names listed for the review, with their roles. Recorded in the audit trail."""
-    rt = _ready()
-    try:
-        listed = list_review_names(rt, reference, actor=rt.settings.operator)
-    except store.NotFound as exc:
-        _fail(str(exc))
+    rt = ready()
+    listed = attempt(
+        lambda: list_review_names(rt, reference, actor=rt.settings.operator), store.NotFound
+    )
     if not listed:
         typer.echo(f"{reference}: no names listed")
     for entry in listed:

@@ -3,16 +3,26 @@ themes, clock-miss reasons, and the committee's and the board's reports."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated, Any
 
 import typer
+from sqlalchemy.orm import Session
 
+from case_reviews.cli_common import (
+    attempt,
+    change_review,
+    fail,
+    get_review,
+    json_text,
+    read_bytes,
+    ready,
+)
 from core.themes import ThemeListError, load_themes
 from models import action_plan_store as plans
 from models import store
 from models.action_plan import PlanRejected, parse_plan_file, template_csv, template_xlsx
+from models.orm import Review
 from models.reports_store import Quarter
 from services.action_plans import (
     ActionRefused,
@@ -21,9 +31,7 @@ from services.action_plans import (
     request_signoffs,
     signoff_state,
 )
-from services.runtime import Runtime, SchemaNotReady, runtime
-
-INPUT_ERROR = 2
+from services.runtime import Runtime, runtime
 
 plan_cli = typer.Typer()
 """Registered by ``case_reviews.cli`` at the top level: its groups and ``clock-miss``."""
@@ -41,18 +49,9 @@ plan_cli.add_typer(themes_app, name="themes")
 plan_cli.add_typer(report_app, name="report")
 
 
-def fail(message: str, code: int = INPUT_ERROR) -> NoReturn:
-    typer.echo(message, err=True)
-    raise typer.Exit(code)
-
-
-def _ready() -> Runtime:
-    rt = runtime()
-    try:
-        rt.check_schema()
-    except SchemaNotReady as exc:
-        fail(str(exc), code=1)
-    return rt
+def _by(rt: Runtime) -> dict[str, Any]:
+    """Who records a change and when: the configured operator, now."""
+    return {"actor": rt.settings.operator, "now": rt.now()}
 
 
 # --- recommendations ------------------------------------------------------------------------
@@ -67,24 +66,20 @@ def recommendations_add(
     timescale: Annotated[str, typer.Option(help="Its timescale, e.g. 'within six months'.")],
 ) -> None:
     """Record a recommendation of the final report, with its intended outcome and timescale."""
-    rt = _ready()
-    try:
-        with rt.sessions.begin() as session:
-            review = store.get_review(session, reference)
-            plans.add_recommendation(
-                session,
-                review=review,
-                number=number,
-                text=text,
-                intended_outcome=outcome,
-                timescale=timescale,
-                actor=rt.settings.operator,
-                now=rt.now(),
-            )
-    except store.InputRejected as exc:
-        fail(str(exc))
-    except store.NotFound as exc:
-        fail(str(exc))
+    rt = ready()
+    change_review(
+        rt,
+        reference,
+        lambda session, review: plans.add_recommendation(
+            session,
+            review=review,
+            number=number,
+            text=text,
+            intended_outcome=outcome,
+            timescale=timescale,
+            **_by(rt),
+        ),
+    )
     typer.echo(f"{reference}: recommendation {number} recorded")
 
 
@@ -93,15 +88,12 @@ def recommendations_list(
     reference: str, as_json: Annotated[bool, typer.Option("--json")] = False
 ) -> None:
     """The review's recommendations."""
-    rt = _ready()
+    rt = ready()
     with rt.sessions() as session:
-        try:
-            review = store.get_review(session, reference)
-        except store.NotFound as exc:
-            fail(str(exc))
+        review = get_review(session, reference)
         views = plans.recommendation_views(session, review.id)
     if as_json:
-        typer.echo(json.dumps([v.model_dump(mode="json") for v in views], indent=2))
+        typer.echo(json_text(list(views)))
         return
     for v in views:
         declined = (
@@ -118,20 +110,14 @@ def recommendations_not_implemented(
 ) -> None:
     """Record the board's decision not to implement a recommendation, with the reason (the
     annual report gives it, as the Care Act asks for SARs). Audited."""
-    rt = _ready()
-    try:
-        with rt.sessions.begin() as session:
-            review = store.get_review(session, reference)
-            plans.decline_recommendation(
-                session,
-                review=review,
-                number=number,
-                reason=reason,
-                actor=rt.settings.operator,
-                now=rt.now(),
-            )
-    except (store.InputRejected, store.NotFound) as exc:
-        fail(str(exc))
+    rt = ready()
+    change_review(
+        rt,
+        reference,
+        lambda session, review: plans.decline_recommendation(
+            session, review=review, number=number, reason=reason, **_by(rt)
+        ),
+    )
     typer.echo(f"{reference}: recommendation {number} recorded as not implemented")
 
 
@@ -154,11 +140,8 @@ def plan_template(
 def plan_load(reference: str, file: Path) -> None:
     """Load action plan items from a CSV or Excel file: all of them, or (with every problem
     named by row and column) none."""
-    rt = _ready()
-    try:
-        data = file.read_bytes()
-    except OSError as exc:
-        fail(f"{file}: cannot be read ({exc.strerror})")
+    rt = ready()
+    data = read_bytes(file)
     try:
         items = parse_plan_file(file.name, data)
         with rt.sessions.begin() as session:
@@ -183,17 +166,14 @@ def plan_load(reference: str, file: Path) -> None:
 def plan_show(reference: str, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """The action plan: each item with its recommendation, owner, due date and status, and
     each owner agency's sign-off."""
-    rt = _ready()
+    rt = ready()
     with rt.sessions() as session:
-        try:
-            review = store.get_review(session, reference)
-        except store.NotFound as exc:
-            fail(str(exc))
+        review = get_review(session, reference)
         items = plans.item_views(session, review.id)
         states = signoff_state(session, review)
     if as_json:
         data = {"items": [i.model_dump(mode="json") for i in items], "signoff": states}
-        typer.echo(json.dumps(data, indent=2))
+        typer.echo(json_text(data))
         return
     if not items:
         typer.echo(f"{reference}: no action plan items yet")
@@ -211,11 +191,8 @@ def plan_show(reference: str, as_json: Annotated[bool, typer.Option("--json")] =
 def plan_request_signoff(reference: str) -> None:
     """Ask each owner agency to sign off its own items (its portal link, by the
     ``action_plan_signoff`` date); asking again sends nothing twice."""
-    rt = _ready()
-    try:
-        queued = request_signoffs(rt, reference)
-    except (store.NotFound, ActionRefused) as exc:
-        fail(str(exc))
+    rt = ready()
+    queued = attempt(lambda: request_signoffs(rt, reference), store.NotFound, ActionRefused)
     typer.echo(f"{reference}: {queued} sign-off requests queued")
 
 
@@ -226,11 +203,13 @@ def plan_proceed_without(
     reason: Annotated[str, typer.Option(help="Why the plan goes on without it.")],
 ) -> None:
     """Go on without an owner agency's sign-off: recorded as missing (not met), audited."""
-    rt = _ready()
-    try:
-        proceed_without_signoff(rt, reference, agency, reason, rt.settings.operator)
-    except (store.InputRejected, store.NotFound, ActionRefused) as exc:
-        fail(str(exc))
+    rt = ready()
+    attempt(
+        lambda: proceed_without_signoff(rt, reference, agency, reason, rt.settings.operator),
+        store.InputRejected,
+        store.NotFound,
+        ActionRefused,
+    )
     typer.echo(f"{reference}: going on without {agency}'s sign-off (recorded as missing)")
 
 
@@ -244,11 +223,12 @@ def plan_close(
     ] = "",
 ) -> None:
     """The performance committee closes an item, with its reason (audited)."""
-    rt = _ready()
-    try:
-        close_item(rt, reference, item, reason, rt.settings.operator, impact)
-    except (store.InputRejected, store.NotFound) as exc:
-        fail(str(exc))
+    rt = ready()
+    attempt(
+        lambda: close_item(rt, reference, item, reason, rt.settings.operator, impact),
+        store.InputRejected,
+        store.NotFound,
+    )
     typer.echo(f"{reference}: item {item} closed")
 
 
@@ -274,21 +254,15 @@ def themes_tag(
     reference: str, theme: Annotated[list[str], typer.Argument(help="Themes from the list.")]
 ) -> None:
     """Tag a review's findings with themes from the board's list."""
-    rt = _ready()
+    rt = ready()
     known = _themes(rt)
-    try:
-        with rt.sessions.begin() as session:
-            review = store.get_review(session, reference)
-            added = plans.tag_review(
-                session,
-                review=review,
-                themes=theme,
-                known=known,
-                actor=rt.settings.operator,
-                now=rt.now(),
-            )
-    except (store.InputRejected, store.NotFound) as exc:
-        fail(str(exc))
+    added = change_review(
+        rt,
+        reference,
+        lambda session, review: plans.tag_review(
+            session, review=review, themes=theme, known=known, **_by(rt)
+        ),
+    )
     typer.echo(f"{reference}: tagged {', '.join(added) if added else 'nothing new'}")
 
 
@@ -299,24 +273,22 @@ def clock_miss(
     reason: Annotated[str, typer.Option(help="Why it was missed.")],
 ) -> None:
     """Record why a statutory clock of the review was missed (the annual report gives it)."""
-    rt = _ready()
-    try:
-        with rt.sessions.begin() as session:
-            review = store.get_review(session, reference)
-            clocks = sorted(
-                {o.milestone for o in store.obligations(session, review.id) if o.agency_id is None}
-            )
-            plans.record_clock_miss(
-                session,
-                review=review,
-                milestone=milestone,
-                reason=reason,
-                known_milestones=clocks,
-                actor=rt.settings.operator,
-                now=rt.now(),
-            )
-    except (store.InputRejected, store.NotFound) as exc:
-        fail(str(exc))
+    rt = ready()
+
+    def record(session: Session, review: Review) -> None:
+        clocks = sorted(
+            {o.milestone for o in store.obligations(session, review.id) if o.agency_id is None}
+        )
+        plans.record_clock_miss(
+            session,
+            review=review,
+            milestone=milestone,
+            reason=reason,
+            known_milestones=clocks,
+            **_by(rt),
+        )
+
+    change_review(rt, reference, record)
     typer.echo(f"{reference}: reason recorded for the missed {milestone} clock")
 
 
@@ -338,7 +310,7 @@ def report_quarterly(
         which = Quarter.parse(quarter)
     except ValueError as exc:
         fail(f"--quarter: {exc}")
-    rt = _ready()
+    rt = ready()
     try:
         paths = produce_quarterly(rt, board, which, output)
     except store.NotFound as exc:
@@ -359,7 +331,7 @@ def report_annual(
 
     if not 2000 <= year <= 2100:
         fail(f"--year: {year} is not a plausible year")
-    rt = _ready()
+    rt = ready()
     try:
         paths = produce_annual(rt, board, year, output)
     except store.NotFound as exc:

@@ -3,24 +3,18 @@
 from __future__ import annotations
 
 import sys
-from typing import Annotated, NoReturn
+from typing import Annotated
 
 import typer
 
+from case_reviews.cli_common import attempt, fail, ready
 from models.orm import WorkspaceRole
 from models.workspace_store import UserExists, UserNotFound
 from services.accounts import AccountRefused, add_user, disable_user
-from services.runtime import SchemaNotReady, runtime
 
 users_app = typer.Typer(help="Workspace users and their roles.", no_args_is_help=True)
 
-INPUT_ERROR = 2
 ROLES = ", ".join(r.value for r in WorkspaceRole)
-
-
-def _fail(message: str, code: int = INPUT_ERROR) -> NoReturn:
-    typer.echo(message, err=True)
-    raise typer.Exit(code)
 
 
 def _read_password() -> str:
@@ -39,29 +33,15 @@ def users_add(
     try:
         chosen = WorkspaceRole(role)
     except ValueError:
-        _fail(f"--role: {role!r} is not a role (one of: {ROLES})")
-    rt = runtime()
-    try:
-        rt.check_schema()
-    except SchemaNotReady as exc:
-        _fail(str(exc), code=1)
-    try:
-        add_user(rt, username, chosen, _read_password())
-    except (AccountRefused, UserExists) as exc:
-        _fail(str(exc))
+        fail(f"--role: {role!r} is not a role (one of: {ROLES})")
+    rt = ready()
+    attempt(lambda: add_user(rt, username, chosen, _read_password()), AccountRefused, UserExists)
     typer.echo(f"added {username.strip()} ({chosen.value})")
 
 
 @users_app.command("disable")
 def users_disable(username: str) -> None:
     """Disable a user: they can no longer sign in, and any session they hold ends."""
-    rt = runtime()
-    try:
-        rt.check_schema()
-    except SchemaNotReady as exc:
-        _fail(str(exc), code=1)
-    try:
-        disable_user(rt, username)
-    except UserNotFound as exc:
-        _fail(str(exc))
+    rt = ready()
+    attempt(lambda: disable_user(rt, username), UserNotFound)
     typer.echo(f"disabled {username}")

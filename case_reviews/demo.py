@@ -216,6 +216,7 @@ def _absolute_sqlite(url: str) -> str:
 
 PREFECT_AUTH_FILE = "prefect-auth-string"
 PORTAL_SECRET_FILE = "portal-secret"
+WORKSPACE_SECRET_FILE = "workspace-secret"
 
 
 def _demo_settings(
@@ -235,6 +236,10 @@ def _demo_settings(
     if base.portal_secret.get_secret_value() == DEFAULT_PORTAL_SECRET:
         secret, _created = read_or_create_secret(var_dir / PORTAL_SECRET_FILE)
         update["portal_secret"] = SecretStr(secret)
+    if base.workspace_secret.get_secret_value() == DEFAULT_PORTAL_SECRET:
+        # The workspace's session cookies are signed with it: never the published default.
+        secret, _created = read_or_create_secret(var_dir / WORKSPACE_SECRET_FILE)
+        update["workspace_secret"] = SecretStr(secret)
     return base.model_copy(update=update)
 
 

@@ -53,16 +53,27 @@ def use_stored_prefect_auth(path: Path) -> None:
         os.environ[PREFECT_AUTH_VARIABLE] = value
 
 
-def check_portal_secret(secret: str) -> None:
-    """Refuse the published default (or a short) portal secret, naming the setting."""
+def check_signing_secret(setting: str, variable: str, secret: str, forged: str) -> None:
+    """Refuse the published default (or a short) signing secret, naming the setting."""
     if secret == DEFAULT_PORTAL_SECRET:
         raise InsecureSetting(
-            "portal_secret: REVIEWS_PORTAL_SECRET is the published default, so anyone could "
-            "forge an agency link; set it to a long random value, e.g. the output of "
+            f"{setting}: {variable} is the published default, so anyone could forge {forged}; "
+            "set it to a long random value, e.g. the output of "
             "python3 -c 'import secrets; print(secrets.token_urlsafe(32))'"
         )
     if len(secret) < 32:
         raise InsecureSetting(
-            "portal_secret: REVIEWS_PORTAL_SECRET is shorter than 32 characters; "
-            "use a long random value"
+            f"{setting}: {variable} is shorter than 32 characters; use a long random value"
         )
+
+
+def check_portal_secret(secret: str) -> None:
+    """Refuse the published default (or a short) portal secret, naming the setting."""
+    check_signing_secret("portal_secret", "REVIEWS_PORTAL_SECRET", secret, "an agency link")
+
+
+def check_workspace_secret(secret: str) -> None:
+    """Refuse the published default (or a short) workspace secret, naming the setting."""
+    check_signing_secret(
+        "workspace_secret", "REVIEWS_WORKSPACE_SECRET", secret, "a workspace sign-in"
+    )

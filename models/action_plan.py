@@ -13,26 +13,24 @@ item repeats another. Everything here is pure: no database, no clock.
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from pathlib import PurePath
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict
 
-from models.timeline import (
+from models import sheets
+from models.sheets import (
     RowProblem,
-    TimelineRejected,
-    _cell_text,
-    _column_key,
-    _problem_text,
-    _read_csv,
-    _read_xlsx,
-    _rows_from_table,
+    TableRejected,
+    header_of,
+    read_table,
+    required,
+    template_workbook,
+    validate_rows,
+    workbook_bytes,
 )
 
 COLUMNS: tuple[str, ...] = (
@@ -51,12 +49,8 @@ _UK_DAY = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
 _RECOMMENDATION = re.compile(r"^(?:r|rec|recommendation)?\s*\.?\s*(\d+)$", re.IGNORECASE)
 
 
-class PlanRejected(ValueError):
+class PlanRejected(TableRejected):
     """The plan was not accepted; ``problems`` lists every reason, one line each."""
-
-    def __init__(self, problems: Sequence[RowProblem]) -> None:
-        self.problems = list(problems)
-        super().__init__("\n".join(str(p) for p in self.problems))
 
 
 def _due_date(value: object) -> object:
@@ -95,15 +89,6 @@ def _recommendation(value: object) -> object:
     return value
 
 
-def _required(what: str) -> AfterValidator:
-    def check(value: str) -> str:
-        if not value:
-            raise ValueError(f"is empty: {what}")
-        return value
-
-    return AfterValidator(check)
-
-
 def _one_line(value: object) -> object:
     # Text typed into a cell: runs of spaces and line breaks count as one space, so "   " is
     # empty and two spellings of the same action compare equal.
@@ -119,11 +104,11 @@ class PlanItem(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     recommendation: Annotated[int, BeforeValidator(_recommendation)]
-    action: Annotated[Text, _required("say what will be done")]
-    owner_agency: Annotated[Text, _required("name the agency that owns the action")]
-    intended_outcome: Annotated[Text, _required("say what the action should change")]
+    action: Annotated[Text, required("say what will be done")]
+    owner_agency: Annotated[Text, required("name the agency that owns the action")]
+    intended_outcome: Annotated[Text, required("say what the action should change")]
     due_date: Annotated[date, BeforeValidator(_due_date)]
-    impact_measure: Annotated[Text, _required("say how the impact will be measured")]
+    impact_measure: Annotated[Text, required("say how the impact will be measured")]
 
     @property
     def duplicate_key(self) -> tuple[int, str]:
@@ -136,51 +121,16 @@ def _parse(
     header: Sequence[str], rows: Sequence[Mapping[str, object]], *, first_row: int
 ) -> list[PlanItem]:
     problems: list[RowProblem] = []
-    column_of: dict[str, str] = {}
-    for heading in header:
-        key = _column_key(heading)
-        if key in COLUMNS and key not in column_of.values():
-            column_of[heading] = key
-        elif key in COLUMNS:
-            problems.append(RowProblem(1, heading, "appears twice; keep one column"))
-        elif heading.strip():
-            problems.append(
-                RowProblem(
-                    1,
-                    heading,
-                    "is not an action plan column; the columns are " + ", ".join(COLUMNS),
-                )
-            )
-    missing = set(COLUMNS) - set(column_of.values())
-    heading_of = {key: heading for heading, key in column_of.items()}
-    problems.extend(
-        RowProblem(1, name, "is missing from the header row") for name in COLUMNS if name in missing
+    items = validate_rows(
+        PlanItem,
+        COLUMNS,
+        header,
+        rows,
+        first_row=first_row,
+        problems=problems,
+        not_a_column="is not an action plan column",
+        no_rows="the plan has no items; add one row per action",
     )
-    items: list[PlanItem] = []
-    filled = 0
-    for offset, row in enumerate(rows):
-        number = first_row + offset
-        cells = {
-            column_of.get(heading, "\0" + heading): _cell_text(value)
-            for heading, value in row.items()
-            if heading is not None
-        }
-        if not any(cells.values()):
-            continue
-        filled += 1
-        fields = {name: cells.get(name, "") for name in COLUMNS if name not in missing}
-        try:
-            items.append(PlanItem.model_validate(fields))
-        except ValidationError as invalid:
-            for error in invalid.errors():
-                column = str(error["loc"][0]) if error["loc"] else ""
-                if column in missing:
-                    continue
-                problems.append(
-                    RowProblem(number, heading_of.get(column, column), _problem_text(error))
-                )
-    if not filled:
-        problems.append(RowProblem(first_row, "", "the plan has no items; add one row per action"))
     if problems:
         raise PlanRejected(problems)
     return items
@@ -189,30 +139,16 @@ def _parse(
 def parse_plan_rows(rows: Iterable[Mapping[str, object]], *, first_row: int = 2) -> list[PlanItem]:
     """Validate plan rows (column name -> cell); all or nothing, every problem named."""
     materialised = list(rows)
-    header = list(dict.fromkeys(h for row in materialised for h in row if h is not None))
-    return _parse(header, materialised, first_row=first_row)
+    return _parse(header_of(materialised), materialised, first_row=first_row)
 
 
 def parse_plan_file(filename: str, data: bytes) -> list[PlanItem]:
     """The items in an action plan file: ``.csv`` (UTF-8) or ``.xlsx`` (first sheet, headings in
     row 1). Raises :class:`PlanRejected` naming every problem by row and column."""
-    suffix = PurePath(filename).suffix.lower()
     try:
-        if suffix == ".csv":
-            table = _read_csv(data)
-        elif suffix == ".xlsx":
-            table = _read_xlsx(data)
-        else:
-            raise PlanRejected(
-                [RowProblem(0, "", f"'{filename}' is not a CSV or Excel (.xlsx) file")]
-            )
-    except TimelineRejected as exc:  # the file itself cannot be read: same words apply
+        header, rows = read_table(filename, data, old_excel_hint=False)
+    except TableRejected as exc:  # the file itself cannot be read: same words apply
         raise PlanRejected(exc.problems) from None
-    if not table or not any(_cell_text(c) for c in table[0]):
-        raise PlanRejected(
-            [RowProblem(1, "", "the file is empty; row 1 must hold the column headings")]
-        )
-    header, rows = _rows_from_table(table)
     return _parse(header, rows, first_row=2)
 
 
@@ -326,38 +262,21 @@ _EXAMPLE: dict[str, Any] = {
 def template_csv() -> bytes:
     """A blank plan: the headings and one fictional example row (UTF-8 with a byte order mark,
     so Excel opens it with the right characters)."""
-    out = io.StringIO(newline="")
-    writer = csv.writer(out)
-    writer.writerow(COLUMNS)
-    writer.writerow([_EXAMPLE[c] for c in COLUMNS])
-    return out.getvalue().encode("utf-8-sig")
+    return sheets.template_csv(COLUMNS, _EXAMPLE)
 
 
 def template_xlsx() -> bytes:
     """The same template as a workbook: an 'Action plan' sheet with bold headings and the
     example row (its due date a real date cell)."""
-    from openpyxl import Workbook  # only the Excel template needs it (see models.timeline)
-    from openpyxl.styles import Alignment, Font
-
-    workbook = Workbook()
-    workbook.properties.created = datetime(2025, 1, 1)  # noqa: DTZ001 - a document property
-    sheet = workbook.active
-    sheet.title = "Action plan"
-    sheet.append(list(COLUMNS))
-    for cell in sheet[1]:
-        cell.font = Font(bold=True)
     example: list[object] = [_EXAMPLE[c] for c in COLUMNS]
     example[0] = int(_EXAMPLE["recommendation"])
     example[4] = date.fromisoformat(_EXAMPLE["due_date"])
-    sheet.append(example)
-    sheet["E2"].number_format = "yyyy-mm-dd"
-    sheet.freeze_panes = "A2"
-    widths = {"recommendation": 16, "owner_agency": 30, "due_date": 14}
-    for index, name in enumerate(COLUMNS):
-        letter = sheet.cell(row=1, column=index + 1).column_letter
-        sheet.column_dimensions[letter].width = widths.get(name, 45)
-    for cell in sheet[2]:
-        cell.alignment = Alignment(wrap_text=True, vertical="top")
-    out = io.BytesIO()
-    workbook.save(out)
-    return out.getvalue()
+    workbook = template_workbook(
+        "Action plan",
+        COLUMNS,
+        example,
+        date_cell="E2",
+        widths={"recommendation": 16, "owner_agency": 30, "due_date": 14},
+        width=45,
+    )
+    return workbook_bytes(workbook)

@@ -13,19 +13,28 @@ Everything here is pure: no database, no clock, no network.
 from __future__ import annotations
 
 import calendar
-import csv
-import io
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from datetime import date, datetime, time
-from pathlib import PurePath
-from typing import Annotated, Any, Literal
+from datetime import date, datetime
+from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict
 
 from core.limits import Name, Text
+from models import sheets
 from models.identity_guard import KnownIdentity, TextIndex
+from models.sheets import (
+    RowProblem as RowProblem,  # the timeline problems: imported from here too
+)
+from models.sheets import (
+    TableRejected,
+    header_of,
+    read_table,
+    required,
+    template_workbook,
+    validate_rows,
+    workbook_bytes,
+)
 
 # The six questions, in the seed's own words (Wirral framework, Appendix I: "When preparing SPE
 # chronologies agencies should consider the following").
@@ -172,15 +181,6 @@ def _event_date(value: object) -> object:
     return value
 
 
-def _required(what: str) -> AfterValidator:
-    def check(value: str) -> str:
-        if not value:
-            raise ValueError(f"is empty: {what}")
-        return value
-
-    return AfterValidator(check)
-
-
 def _significance(value: object) -> object:
     # A cell holds "Q1", "q1; Q6", "1, 6"...; a caller in code may give a list or tuple of ids.
     if isinstance(value, int | float) and not isinstance(value, bool) and float(value).is_integer():
@@ -214,142 +214,19 @@ class TimelineEvent(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
 
     date: Annotated[EventDate, BeforeValidator(_event_date)]
-    what_happened: Annotated[Text, _required("say what happened")]
+    what_happened: Annotated[Text, required("say what happened")]
     risk: Text = ""
     response: Text = ""
     partnership: Text = ""
     learning: Text = ""
     practitioner_role: Annotated[
-        Name, _required("give the role of the practitioner involved, e.g. health visitor")
+        Name, required("give the role of the practitioner involved, e.g. health visitor")
     ]
     significance: Annotated[tuple[str, ...], BeforeValidator(_significance)]
 
 
-@dataclass(frozen=True)
-class RowProblem:
-    """Something wrong in a timeline file, placed as a spreadsheet shows it.
-
-    Row 1 is the header row, data starts at row 2; row 0 means the file as a whole. ``column`` is
-    empty when the problem is with the whole row or file.
-    """
-
-    row: int
-    column: str
-    problem: str
-
-    def __str__(self) -> str:
-        if self.row == 0:
-            return self.problem
-        if not self.column:
-            return f"row {self.row}: {self.problem}"
-        return f"row {self.row}, column {self.column}: {self.problem}"
-
-
-class TimelineRejected(ValueError):
+class TimelineRejected(TableRejected):
     """The timeline was not accepted; ``problems`` lists every reason, one line each."""
-
-    def __init__(self, problems: Sequence[RowProblem]) -> None:
-        self.problems = list(problems)
-        super().__init__("\n".join(str(p) for p in self.problems))
-
-
-def _column_key(heading: str) -> str:
-    # Spreadsheet headings are typed by people: "What happened?" means what_happened.
-    return re.sub(r"[^0-9a-z]+", "_", heading.casefold()).strip("_")
-
-
-def _cell_text(value: object) -> str:
-    """A cell as text: dates as ISO days, whole numbers without '.0', empty cells as ''."""
-    if value is None:
-        return ""
-    if isinstance(value, datetime):
-        return value.date().isoformat()
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, time):
-        return value.isoformat()
-    if isinstance(value, bool):
-        return "TRUE" if value else "FALSE"
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value).strip()
-
-
-def _problem_text(error: Mapping[str, Any]) -> str:
-    # Our validators raise ValueError with the wording we want; pydantic's own messages are a
-    # fallback for types a caller in code got wrong.
-    ctx = error.get("ctx") or {}
-    if error.get("type") == "value_error" and "error" in ctx:
-        return str(ctx["error"])
-    return str(error.get("msg", "is not valid"))
-
-
-def _parse(
-    header: Sequence[str] | None,
-    rows: Sequence[Mapping[str, object]],
-    *,
-    first_row: int,
-    problems: list[RowProblem],
-) -> list[TimelineEvent]:
-    """Validate rows under ``header``; raise TimelineRejected with ``problems`` and all found."""
-    column_of: dict[str, str] = {}  # heading as written -> our column name
-    heading_of: dict[str, str] = {}  # the reverse
-    missing: set[str] = set()
-    if header is not None:
-        for heading in header:
-            key = _column_key(heading)
-            if key in COLUMNS and key not in column_of.values():
-                column_of[heading] = key
-            elif key in COLUMNS:
-                problems.append(RowProblem(1, heading, "appears twice; keep one column"))
-            elif heading.strip():
-                problems.append(
-                    RowProblem(
-                        1,
-                        heading,
-                        "is not a timeline column; the columns are " + ", ".join(COLUMNS),
-                    )
-                )
-        missing = set(COLUMNS) - set(column_of.values())
-        heading_of = {key: heading for heading, key in column_of.items()}
-        problems.extend(
-            RowProblem(1, name, "is missing from the header row")
-            for name in COLUMNS
-            if name in missing
-        )
-    events: list[TimelineEvent] = []
-    filled = 0  # rows with anything in them, valid or not
-    for offset, row in enumerate(rows):
-        number = first_row + offset
-        # A heading that is not (or no longer) a column keeps a key no column can have, so a
-        # duplicate "Risk" cannot overwrite the "risk" cell it was reported next to.
-        cells = {
-            column_of.get(heading, "\0" + heading): _cell_text(value)
-            for heading, value in row.items()
-            if heading is not None
-        }
-        if not any(cells.values()):
-            continue  # a blank line between events, or trailing formatted rows in Excel
-        filled += 1
-        fields = {name: cells.get(name, "") for name in COLUMNS if name not in missing}
-        try:
-            events.append(TimelineEvent.model_validate(fields))
-        except ValidationError as invalid:
-            for error in invalid.errors():
-                column = str(error["loc"][0]) if error["loc"] else ""
-                if column in missing:
-                    continue  # already reported once, on the header row
-                # Name the column as the agency's file heads it.
-                problems.append(
-                    RowProblem(number, heading_of.get(column, column), _problem_text(error))
-                )
-    if not filled:
-        problems.append(
-            RowProblem(first_row, "", "the timeline has no events; add one row per event")
-        )
-    if problems:
-        raise TimelineRejected(problems)
-    return events
 
 
 def parse_rows(rows: Iterable[Mapping[str, object]], *, first_row: int = 2) -> list[TimelineEvent]:
@@ -361,87 +238,26 @@ def parse_rows(rows: Iterable[Mapping[str, object]], *, first_row: int = 2) -> l
     events at all is a problem too. Headings are matched case-blind, so "What happened" will do.
     """
     materialised = list(rows)
-    header: list[str] | None = None
-    if materialised:
-        # The header is every heading any row uses, in the order first seen.
-        header = list(dict.fromkeys(h for row in materialised for h in row if h is not None))
-    return _parse(header, materialised, first_row=first_row, problems=[])
+    return _parse(header_of(materialised) if materialised else None, materialised, first_row)
 
 
-def _rows_from_table(
-    table: Sequence[Sequence[object]],
-) -> tuple[list[str], list[dict[str, object]]]:
-    """Header and mapping rows from a grid of cells; cells under no heading keep their place.
-
-    A column with no heading is dropped if it is empty throughout (Excel's stray formatted cells)
-    and otherwise named by its position, so the agency is told about data nobody will read.
-    """
-    heading_cells = [_cell_text(c) for c in table[0]]
-    width = max(len(r) for r in table)
-    headings: list[str] = []
-    for index in range(width):
-        heading = heading_cells[index] if index < len(heading_cells) else ""
-        if not heading:
-            used = any(index < len(r) and _cell_text(r[index]) for r in table[1:])
-            heading = f"(untitled column {index + 1})" if used else ""
-        headings.append(heading)
-    kept = [i for i, h in enumerate(headings) if h]
-    header = [headings[i] for i in kept]
-    rows: list[dict[str, object]] = []
-    for cells in table[1:]:
-        row: dict[str, object] = {}
-        for index in kept:
-            heading = headings[index]
-            value = cells[index] if index < len(cells) else None
-            # A duplicated heading keeps the first column; the duplicate is reported on row 1.
-            row.setdefault(heading, value)
-        rows.append(row)
-    return header, rows
-
-
-def _read_csv(data: bytes) -> list[list[object]]:
-    try:
-        text = data.decode("utf-8-sig")  # Excel's "CSV UTF-8" starts with a byte order mark
-    except UnicodeDecodeError:
-        raise TimelineRejected(
-            [
-                RowProblem(
-                    0,
-                    "",
-                    "the file is not UTF-8 text; in Excel choose Save As 'CSV UTF-8', "
-                    "or send the .xlsx workbook",
-                )
-            ]
-        ) from None
-    try:
-        return [list(r) for r in csv.reader(io.StringIO(text, newline=""))]
-    except csv.Error as error:
-        raise TimelineRejected(
-            [RowProblem(0, "", f"the CSV file cannot be read: {error}")]
-        ) from None
-
-
-def _read_xlsx(data: bytes) -> list[list[object]]:
-    # openpyxl takes about 0.15 s to import; only Excel files need it.
-    from openpyxl import load_workbook
-
-    try:
-        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except Exception:
-        # An upload is untrusted and openpyxl fails in many ways on a damaged file (BadZipFile,
-        # KeyError, XML errors...); each means the same to the agency, so one plain problem.
-        raise TimelineRejected(
-            [RowProblem(0, "", "the Excel file cannot be opened; it may be damaged")]
-        ) from None
-    try:
-        sheet = workbook.worksheets[0]
-        return [list(r) for r in sheet.iter_rows(values_only=True)]
-    except Exception:
-        raise TimelineRejected(
-            [RowProblem(0, "", "the Excel file cannot be read; it may be damaged")]
-        ) from None
-    finally:
-        workbook.close()
+def _parse(
+    header: Sequence[str] | None, rows: Sequence[Mapping[str, object]], first_row: int
+) -> list[TimelineEvent]:
+    problems: list[RowProblem] = []
+    events = validate_rows(
+        TimelineEvent,
+        COLUMNS,
+        header,
+        rows,
+        first_row=first_row,
+        problems=problems,
+        not_a_column="is not a timeline column",
+        no_rows="the timeline has no events; add one row per event",
+    )
+    if problems:
+        raise TimelineRejected(problems)
+    return events
 
 
 def parse_timeline_file(filename: str, data: bytes) -> list[TimelineEvent]:
@@ -451,25 +267,11 @@ def parse_timeline_file(filename: str, data: bytes) -> list[TimelineEvent]:
     Excel date cells become exact days; whole numbers lose their '.0'. Anything else (another
     file type, a damaged or empty file, a bad row) raises TimelineRejected naming every problem.
     """
-    suffix = PurePath(filename).suffix.lower()
-    if suffix == ".csv":
-        table = _read_csv(data)
-    elif suffix == ".xlsx":
-        table = _read_xlsx(data)
-    elif suffix == ".xls":
-        raise TimelineRejected(
-            [RowProblem(0, "", f"'{filename}' is an old Excel file; save it as .xlsx or CSV")]
-        )
-    else:
-        raise TimelineRejected(
-            [RowProblem(0, "", f"'{filename}' is not a CSV or Excel (.xlsx) file")]
-        )
-    if not table or not any(_cell_text(c) for c in table[0]):
-        raise TimelineRejected(
-            [RowProblem(1, "", "the file is empty; row 1 must hold the column headings")]
-        )
-    header, rows = _rows_from_table(table)
-    return _parse(header, rows, first_row=2, problems=[])
+    try:
+        header, rows = read_table(filename, data, old_excel_hint=True)
+    except TableRejected as exc:
+        raise TimelineRejected(exc.problems) from None
+    return _parse(header, rows, first_row=2)
 
 
 def check_identity(
@@ -547,11 +349,7 @@ def template_csv() -> bytes:
 
     UTF-8 with a byte order mark, so Excel opens it with the right characters.
     """
-    out = io.StringIO(newline="")
-    writer = csv.writer(out)
-    writer.writerow(COLUMNS)
-    writer.writerow([_EXAMPLE[c] for c in COLUMNS])
-    return out.getvalue().encode("utf-8-sig")
+    return sheets.template_csv(COLUMNS, _EXAMPLE)
 
 
 def template_xlsx() -> bytes:
@@ -560,29 +358,18 @@ def template_xlsx() -> bytes:
 
     The bytes differ between calls only by openpyxl's own save timestamp.
     """
-    from openpyxl import Workbook  # only the Excel template needs it (see _read_xlsx)
-    from openpyxl.styles import Alignment, Font
+    from openpyxl.styles import Font  # only the Excel template needs it (see models.sheets)
 
-    workbook = Workbook()
-    # openpyxl stamps "created" from the clock; a fixed value keeps the template reproducible.
-    workbook.properties.created = datetime(2025, 1, 1)  # noqa: DTZ001 - a document property
-    sheet = workbook.active
-    sheet.title = "Timeline"
-    sheet.append(list(COLUMNS))
-    for cell in sheet[1]:
-        cell.font = Font(bold=True)
     example: list[object] = [_EXAMPLE[c] for c in COLUMNS]
     example[0] = date.fromisoformat(_EXAMPLE["date"])
-    sheet.append(example)
-    sheet["A2"].number_format = "yyyy-mm-dd"
-    sheet.freeze_panes = "A2"
-    widths = {"date": 14, "practitioner_role": 22, "significance": 14}
-    for index, name in enumerate(COLUMNS):
-        letter = sheet.cell(row=1, column=index + 1).column_letter
-        sheet.column_dimensions[letter].width = widths.get(name, 40)
-    for cell in sheet[2]:
-        cell.alignment = Alignment(wrap_text=True, vertical="top")
-
+    workbook = template_workbook(
+        "Timeline",
+        COLUMNS,
+        example,
+        date_cell="A2",
+        widths={"date": 14, "practitioner_role": 22, "significance": 14},
+        width=40,
+    )
     questions = workbook.create_sheet("Significance")
     questions.append(["id", "question"])
     for cell in questions[1]:
@@ -590,10 +377,7 @@ def template_xlsx() -> bytes:
     for qid, text in SIGNIFICANCE_QUESTIONS.items():
         questions.append([qid, text])
     questions.column_dimensions["B"].width = 100
-
-    out = io.BytesIO()
-    workbook.save(out)
-    return out.getvalue()
+    return workbook_bytes(workbook)
 
 
 def free_text(event: TimelineEvent) -> dict[str, str]:

@@ -3,13 +3,17 @@ the agency portal and the board's workspace both run this way."""
 
 from __future__ import annotations
 
+import argparse
 import contextvars
+import sys
 import threading
 import time
+from collections.abc import Callable
 from typing import Any, Self
 
 import uvicorn
 
+from core.secrets import InsecureSetting
 from notifications.smtp_catcher import free_port
 
 
@@ -51,3 +55,29 @@ class BackgroundServer:
 
     def __exit__(self, *_exc: object) -> None:
         self.stop()
+
+
+def serve_in_production(
+    name: str, default_port: int, check_secret: Callable[[str], None], secret: str
+) -> None:
+    """``python -m portal`` / ``python -m workspace``: serve ``{name}.app:app`` in the foreground
+    behind the board's TLS proxy. Refuses to start, with one line naming the setting, while its
+    signing ``secret`` is the published default (anyone could forge what it signs)."""
+    parser = argparse.ArgumentParser(prog=f"python -m {name}")
+    parser.add_argument("--host", default="127.0.0.1", help="listen here (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=default_port, help="listen on this port")
+    args = parser.parse_args()
+    try:
+        check_secret(secret)
+    except InsecureSetting as exc:
+        print(f"{name}: refusing to start: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+    # The proxy in front terminates TLS and sets X-Forwarded-*; trust only it (loopback).
+    uvicorn.run(
+        f"{name}.app:app",
+        host=args.host,
+        port=args.port,
+        proxy_headers=True,
+        forwarded_allow_ips="127.0.0.1",
+        log_level="info",
+    )

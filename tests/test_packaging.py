@@ -218,5 +218,5 @@ def test_the_installed_package_finds_its_data(installed: Installed) -> None:
         f"upgrade('sqlite:///{database}')\n"
         "print('ok')\n"
     )
-    assert out.splitlines() == ["['apr', 'cpr', 'lcspr', 'sar', 'scr']", "ok"]
+    assert out.splitlines() == ["['apr', 'cpr', 'lcspr', 'sar', 'scr', 'susr']", "ok"]
     assert database.is_file()

@@ -231,7 +231,7 @@ def test_refused_referral_rolls_back_even_after_partial_writes(rt: Runtime) -> N
     ],
 )
 def test_invalid_fields_are_named(change: dict[str, object], expected: str) -> None:
-    from case_reviews.cli import validation_lines
+    from case_reviews.cli_common import validation_lines
 
     data = example_referral()
     data.update(change)
@@ -243,7 +243,7 @@ def test_invalid_fields_are_named(change: dict[str, object], expected: str) -> N
 
 
 def test_missing_fields_each_get_a_line() -> None:
-    from case_reviews.cli import validation_lines
+    from case_reviews.cli_common import validation_lines
 
     data = example_referral()
     del data["pseudonym"], data["summary"]

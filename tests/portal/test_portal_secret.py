@@ -97,3 +97,22 @@ def test_the_production_portal_refuses_to_start_with_a_weak_secret(
     assert len(lines) == 1, done.stderr
     assert lines[0].startswith("portal: refusing to start: portal_secret: ")
     assert complaint in lines[0]
+
+
+def test_the_production_workspace_refuses_to_start_with_the_published_secret(
+    tmp_path: Path,
+) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "REVIEWS_WORKSPACE_SECRET"}
+    done = subprocess.run(
+        [sys.executable, "-m", "workspace", "--port", "9"],
+        cwd=tmp_path,  # no .env here
+        env=env | {"PYTHONPATH": str(REPO)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr
+    assert lines[0].startswith("workspace: refusing to start: workspace_secret: ")
+    assert "is the published default" in lines[0]
