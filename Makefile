@@ -3,7 +3,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install lint test test-fast demo browser bench clean
+.PHONY: install lint test test-fast demo browser axe bench clean
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -14,8 +14,14 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 # Debian's Chromium drives the browser tests (no browser download works here).
-browser:
+browser: axe
 	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }
+
+# axe-core (npm registry), injected by the browser tests to check every page's accessibility.
+AXE := .cache/axe/node_modules/axe-core/axe.min.js
+axe: $(AXE)
+$(AXE):
+	npm install --silent --no-save --no-audit --no-fund --prefix .cache/axe axe-core@4
 
 lint: $(STAMP)
 	$(PY) -m ruff check .
@@ -37,4 +43,4 @@ bench: $(STAMP)
 	$(PY) -m benchmarks
 
 clean:
-	rm -rf var .pytest_cache .mypy_cache .ruff_cache
+	rm -rf var .pytest_cache .mypy_cache .ruff_cache .cache

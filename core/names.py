@@ -8,12 +8,17 @@ not a key that silently matches nothing.
 from __future__ import annotations
 
 import enum
+from datetime import timedelta
 from functools import cache
 from pathlib import Path
 from typing import Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict
+
+# An agency's portal link stays usable this long after its deadline, for a late first
+# submission (the links and the request email both say so).
+LINK_GRACE = timedelta(days=28)
 
 
 class Stage(enum.StrEnum):

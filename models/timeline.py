@@ -520,6 +520,27 @@ _EXAMPLE = {
 }
 
 
+def check_plausible(
+    events: Sequence[TimelineEvent], *, today: date, first_row: int = 2
+) -> list[RowProblem]:
+    """Events that cannot be a real return: dated after ``today``, or the template's own
+    example row left in. Numbered by the events' position from ``first_row``."""
+    problems: list[RowProblem] = []
+    for offset, event in enumerate(events):
+        row = first_row + offset
+        if event.date.earliest > today:
+            problems.append(RowProblem(row, "date", f"is after today ({today.isoformat()})"))
+        if event.what_happened == _EXAMPLE["what_happened"]:
+            problems.append(
+                RowProblem(
+                    row,
+                    "",
+                    "is the template's example: delete it and give your agency's own events",
+                )
+            )
+    return problems
+
+
 def template_csv() -> bytes:
     """A blank timeline to send to agencies: the headings and one fictional example row.
 

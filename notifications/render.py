@@ -15,7 +15,8 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
-from models.timeline import EventDate
+from core.names import LINK_GRACE
+from models.timeline import COLUMNS, EventDate
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -59,6 +60,9 @@ def environment(*pages: Path) -> Environment:
     )
     env.filters["long_date"] = long_date
     env.filters["human_date"] = human_date
+    # The last day an agency's portal link works, given its deadline (services/links.py).
+    env.filters["link_expiry"] = lambda due: due + LINK_GRACE
+    env.globals["timeline_columns"] = COLUMNS
     return env
 
 

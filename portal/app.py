@@ -23,6 +23,7 @@ from models.orm import Agency, Board
 from models.timeline import (
     COLUMNS,
     SIGNIFICANCE_QUESTIONS,
+    RowProblem,
     TimelineRejected,
     parse_rows,
     parse_timeline_file,
@@ -48,8 +49,10 @@ def _forbidden(reason: LinkRefused | None = None) -> HTMLResponse:
     """The same bare page for every refused link; why goes to our log only."""
     log.warning("portal link refused: %s", reason)
     return HTMLResponse(
-        "<!doctype html><title>Link not valid</title><h1>This link is not valid</h1>"
-        "<p>It may have expired. Please ask the board's business manager for a new one.</p>",
+        '<!doctype html><html lang="en-GB"><head><meta charset="utf-8">'
+        "<title>Link not valid</title></head><body><main><h1>This link is not valid</h1>"
+        "<p>It may have expired. Please ask the board's business manager for a new one.</p>"
+        "</main></body></html>",
         status_code=403,
     )
 
@@ -116,7 +119,16 @@ def _page(
     )
 
 
-def _submit(request: Request, token: str, events: Any, source: str) -> HTMLResponse:
+def _submit(
+    request: Request,
+    token: str,
+    events: Any,
+    source: str,
+    *,
+    typed_rows: list[dict[str, str]] | None = None,
+) -> HTMLResponse:
+    """Submit; on any refusal show the page again with the problems and, for typed events,
+    every row as the agency typed it (nothing it typed is lost)."""
     rt = runtime()
     grant = read_token(rt, token)
     with rt.sessions() as session:
@@ -129,13 +141,29 @@ def _submit(request: Request, token: str, events: Any, source: str) -> HTMLRespo
             events=events,
             submitted_by=f"{agency_name} (portal)",
             source=source,
+            first_row=1 if typed_rows is not None else 2,
         )
     except TimelineRejected as exc:
-        return _page(request, token, errors=[str(p) for p in exc.problems], status_code=400)
+        problems = exc.problems
+        if typed_rows is not None:
+            # The checks number the events 1, 2, …; the page numbers every entry, blank or not.
+            entries = [i + 1 for i, row in enumerate(typed_rows) if any(row.values())]
+            problems = [
+                RowProblem(entries[p.row - 1], p.column, p.problem) if p.row else p
+                for p in problems
+            ]
+        errors = [str(p) if typed_rows is None else _as_entry(str(p)) for p in problems]
+        return _page(request, token, errors=errors, status_code=400, form_rows=typed_rows)
     except SubmissionRefused as exc:
-        return _page(request, token, errors=[str(exc)], status_code=409)
-    notice = f"Thank you: version {result.version} with {result.events} events was received."
+        return _page(request, token, errors=[str(exc)], status_code=409, form_rows=typed_rows)
+    plural = "event" if result.events == 1 else "events"
+    notice = f"Received: {result.events} {plural} from {result.agency}, version {result.version}."
     return _page(request, token, notice=notice)
+
+
+def _as_entry(problem: str) -> str:
+    # The form numbers its entries 1, 2, …: say "entry 1" where a file would say "row 2".
+    return problem.replace("row ", "entry ", 1) if problem.startswith("row ") else problem
 
 
 @app.get("/t/{token}", response_class=HTMLResponse)
@@ -216,9 +244,23 @@ def _typed(request: Request, token: str, rows: list[dict[str, str]]) -> HTMLResp
         # Number problems by the form's own entries (1, 2, …); blank entries are skipped.
         events = parse_rows(rows, first_row=1)
     except TimelineRejected as exc:
-        errors = [str(p).replace("row ", "entry ", 1) for p in exc.problems]
+        errors = [_as_entry(str(p)) for p in exc.problems]
         return _page(request, token, errors=errors, status_code=400, form_rows=rows)
-    return _submit(request, token, events, "form")
+    return _submit(request, token, events, "form", typed_rows=rows)
+
+
+@app.get("/", response_class=HTMLResponse)
+def root() -> HTMLResponse:
+    """Someone who opens the portal without their link gets a plain page saying what to do."""
+    return HTMLResponse(
+        '<!doctype html><html lang="en-GB"><head><meta charset="utf-8">'
+        "<title>Agency portal</title></head><body><main>"
+        "<h1>Agency portal for safeguarding case reviews</h1>"
+        "<p>Agencies reach their own timeline request through the link in the request email. "
+        "Open that link to see the request, download the template and send your timeline.</p>"
+        "<p>No link, or it has expired? Contact the board's business manager.</p>"
+        "</main></body></html>"
+    )
 
 
 @app.get("/health")

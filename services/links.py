@@ -7,20 +7,21 @@ clock). No Prefect here: the CLI prints links without loading it.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy.orm import Session
 
-from core.names import AgencyDuty
+from core.names import LINK_GRACE, AgencyDuty
 from models import store
 from models.orm import Agency, Review
 from services.runtime import Runtime
 
 LINK_SALT = "timeline-link"
-# Links stay usable this long after the agency's deadline, for a late first submission.
-LINK_GRACE = timedelta(days=28)
+
+
+__all__ = ["LINK_GRACE", "LinkGrant", "LinkRefused", "make_token", "portal_link", "read_token"]
 
 
 class LinkRefused(PermissionError):

@@ -22,6 +22,7 @@ from models.timeline import (
     TimelineEvent,
     TimelineRejected,
     check_identity,
+    check_plausible,
     events_to_rows,
 )
 from services.links import timeline_due
@@ -52,12 +53,14 @@ def submit_timeline(
     events: list[TimelineEvent],
     submitted_by: str,
     source: str,
+    first_row: int = 2,
 ) -> SubmissionResult:
     """Store a new version of an agency's timeline (earlier versions kept), meet its
     obligation, and audit it, all in one transaction; then, if every requested agency has now
     submitted, resume the review's timelines gate by itself.
 
-    Raises :class:`TimelineRejected` (identity in free text; nothing stored) or
+    Raises :class:`TimelineRejected` (identity in free text, an event dated after today, the
+    template's example row; nothing stored, problems numbered from ``first_row``) or
     :class:`SubmissionRefused` (a replacement after the deadline, or the review has moved on).
     """
     with rt.sessions.begin() as session:
@@ -68,8 +71,12 @@ def submit_timeline(
             raise store.NotFound(f"{agency_name!r} is not an agency on {reference}")
         if not collecting_timelines(session, review):
             raise SubmissionRefused(f"{reference} is not collecting timelines now")
-        problems = check_identity(
-            events, store.known_identity(session, review.id), pseudonym=review.pseudonym
+        problems = check_plausible(events, today=rt.today(), first_row=first_row)
+        problems += check_identity(
+            events,
+            store.known_identity(session, review.id),
+            pseudonym=review.pseudonym,
+            first_row=first_row,
         )
         if problems:
             raise TimelineRejected(problems)

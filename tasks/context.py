@@ -55,6 +55,7 @@ class Step:
         email = render(
             kind,
             board_name=self.board.name,
+            board_contact=self.board.business_manager_email,
             reference=review.reference,
             pseudonym=review.pseudonym,
             **context,

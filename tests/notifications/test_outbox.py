@@ -24,6 +24,7 @@ def _request(agency: str = "Northbridge Police") -> object:
     return render(
         "timeline_request",
         board_name="Northbridge SCP",
+        board_contact="business.manager@board.example",
         reference="SCR-2026-001",
         pseudonym="Child T",
         agency_name=agency,
@@ -172,6 +173,7 @@ def test_message_with_the_real_name_is_refused_and_not_queued(sqlite_rt: Runtime
             email=render(
                 "timeline_request",
                 board_name="B",
+                board_contact="bm@board.example",
                 reference="SCR-2026-001",
                 pseudonym="Tobias Q",
                 agency_name="Police",

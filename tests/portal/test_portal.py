@@ -107,7 +107,7 @@ def test_link_in_the_email_opens_the_agencys_own_request(portal: Portal) -> None
 def test_upload_is_stored_audited_and_shown_and_meets_the_obligation(portal: Portal) -> None:
     response = upload(portal.link(POLICE), csv_file(GOOD))
     assert response.status_code == 200
-    assert "version 1 with 1 events was received" in response.text
+    assert "Received: 1 event from Northbridge Police, version 1." in response.text
     assert "Child T was not brought to a planned appointment." in response.text
     with portal.rt.sessions() as session:
         obligation = session.scalars(
@@ -146,7 +146,7 @@ def test_replacing_keeps_earlier_versions_and_shows_the_newest(portal: Portal) -
     second = [*GOOD]
     second[1] = "Child T was seen at home by a police constable."
     response = upload(link, csv_file(GOOD, second))
-    assert "version 2 with 2 events was received" in response.text
+    assert "Received: 2 events from Northbridge Police, version 2." in response.text
     assert versions(portal, "Northbridge Police") == 2
     assert "version 1 on" in response.text and "version 2 on" in response.text
 
@@ -191,13 +191,14 @@ def test_the_subjects_real_name_or_birth_date_is_refused(portal: Portal) -> None
     assert row_counts(portal.rt) == before
 
 
-def test_an_excel_upload_from_the_template_is_taken(portal: Portal) -> None:
+def test_an_excel_upload_from_the_template_filled_in_is_taken(portal: Portal) -> None:
     link = portal.link(POLICE)
     template = httpx.get(f"{link}/template.xlsx", timeout=30)
     assert template.status_code == 200
     book = openpyxl.load_workbook(io.BytesIO(template.content))
     sheet = book.worksheets[0]
     assert [c.value for c in sheet[1]][: len(COLUMNS)] == list(COLUMNS)
+    sheet.cell(row=2, column=2).value = "Child T was seen at home by a police constable."
     out = io.BytesIO()
     book.save(out)
     response = upload(link, out.getvalue(), "timeline.xlsx")
@@ -236,3 +237,79 @@ def test_one_agency_cannot_see_anothers_timeline(portal: Portal) -> None:
         gp = session.scalars(select(Agency).where(Agency.name == "Riverside GP Practice")).one()
         assert store.get_review(session, portal.reference).id
     assert gp.name not in police_page
+
+
+def _typed_fields(*entries: list[str]) -> dict[str, str]:
+    fields = {"rows": str(len(entries))}
+    for i, values in enumerate(entries):
+        fields |= {f"{c}_{i}": v for c, v in zip(COLUMNS, values, strict=True)}
+    return fields
+
+
+def test_a_refusal_for_the_subjects_name_keeps_every_typed_entry_numbered_as_the_page(
+    portal: Portal,
+) -> None:
+    named = [*GOOD]
+    named[1] = "Tobias was not brought to a planned appointment."
+    blank = [""] * len(COLUMNS)
+    before = row_counts(portal.rt)
+    response = httpx.post(
+        f"{portal.link(GP)}/events", data=_typed_fields(GOOD, blank, named), timeout=30
+    )
+    assert response.status_code == 400
+    assert "entry 3, column what_happened: contains the subject&#39;s real name" in response.text
+    assert "row " not in response.text.split("Nothing was saved")[1].split("</ul>")[0]
+    # What the agency typed is still in the form, in its places.
+    assert f'name="what_happened_0" aria-label="what happened 1" value="{GOOD[1]}"' in (
+        response.text
+    )
+    assert 'name="what_happened_2" aria-label="what happened 3" value="Tobias was' in (
+        response.text
+    )
+    assert row_counts(portal.rt) == before
+
+
+def test_an_event_dated_after_today_is_refused(portal: Portal) -> None:
+    future = [*GOOD]
+    future[0] = (portal.rt.today() + timedelta(days=1)).isoformat()
+    response = upload(portal.link(POLICE), csv_file(GOOD, future))
+    assert response.status_code == 400
+    assert f"row 3, column date: is after today ({portal.rt.today().isoformat()})" in (
+        response.text
+    )
+    assert versions(portal, "Northbridge Police") == 0
+
+
+def test_the_untouched_template_is_refused(portal: Portal) -> None:
+    link = portal.link(POLICE)
+    template = httpx.get(f"{link}/template.csv", timeout=30).content
+    response = upload(link, template)
+    assert response.status_code == 400
+    assert "row 2: is the template&#39;s example" in response.text
+    assert versions(portal, "Northbridge Police") == 0
+
+
+def test_the_portal_root_is_a_plain_page_not_json(portal: Portal) -> None:
+    response = httpx.get(f"{portal.server.url}/", timeout=30)
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/html")
+    assert "link in the request email" in response.text
+
+
+def test_the_request_email_lists_the_columns_the_contact_and_when_the_link_ends(
+    portal: Portal,
+) -> None:
+    (mail,) = [
+        m
+        for m in portal.smtp.received
+        if POLICE in m.recipients and "Timeline of significant events" in m.subject
+    ]
+    text = mail.part("text/plain")
+    for column in COLUMNS:
+        assert f"- {column}" in text
+    # Due Friday 18 December 2026; the link works four weeks longer.
+    assert "The link works until Friday 15 January 2027" in text
+    assert "Contact the business manager: " in text
+    with portal.rt.sessions() as session:
+        contact = store.get_board(session).business_manager_email
+    assert contact in text
