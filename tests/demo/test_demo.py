@@ -99,6 +99,7 @@ def demo(
                 prefect_port=prefect_port,
                 smtp_port=smtp_port,
                 portal_port=portal_port,
+                workspace_port=free_port(),
                 ready=on_ready,
                 stop_event=stop,
             )
@@ -301,7 +302,7 @@ def _agencies_answer_through_the_portal(demo: RunningDemo, rt: Runtime, tmp_path
             page.locator("input[name=file]").set_input_files(str(upload))
             page.get_by_role("button", name="Upload timeline").click()
             expect(page.get_by_role("status")).to_contain_text(
-                "version 1 with 3 events was received", timeout=UI_TIMEOUT_MS
+                "Received: 3 events from Northbridge Police, version 1.", timeout=UI_TIMEOUT_MS
             )
             expect(page.locator("#submitted")).to_contain_text("duty officer")
             page.screenshot(path=str(tmp_path / "portal.png"), full_page=True)
@@ -329,6 +330,30 @@ def _agencies_answer_through_the_portal(demo: RunningDemo, rt: Runtime, tmp_path
         finally:
             browser.close()
     assert (tmp_path / "combined.png").stat().st_size > 10_000
+
+
+def _business_manager_reads_the_workspace(info: DemoInfo) -> None:
+    """Sign in with the password the banner printed; the register and the combined timeline
+    show the example review, pseudonymised."""
+    assert set(info.new_passwords) == {"business.manager", "chair"}
+    with httpx.Client(base_url=info.workspace_url, timeout=30) as client:
+        login = client.get("/login").text
+        found = re.search(r'name="csrf_token" value="([^"]+)"', login)
+        assert found is not None
+        signed_in = client.post(
+            "/login",
+            data={
+                "username": "business.manager",
+                "password": info.new_passwords["business.manager"],
+                "csrf_token": found.group(1),
+            },
+        )
+        assert signed_in.status_code == 303
+        register = client.get("/reviews").text
+        assert info.reference in register and "Child T" in register
+        timeline = client.get(f"/reviews/{info.reference}/timeline").text
+        assert "Northbridge Police" in timeline
+        assert REAL_NAME not in register + timeline
 
 
 def test_demo_brings_a_review_to_the_chair_who_decides_in_the_ui(
@@ -384,6 +409,7 @@ def test_demo_brings_a_review_to_the_chair_who_decides_in_the_ui(
     )
 
     _agencies_answer_through_the_portal(demo, rt, tmp_path)
+    _business_manager_reads_the_workspace(info)
 
     demo.stop.set()
     demo.thread.join(90)
@@ -394,6 +420,7 @@ def test_demo_brings_a_review_to_the_chair_who_decides_in_the_ui(
     assert _port_free(demo.prefect_port)
     assert _port_free(demo.smtp_port)
     assert _port_free(demo.portal_port)
+    assert _port_free(int(info.workspace_url.rsplit(":", 1)[1]))
 
     printed = demo.printed_until_ready + capsys.readouterr().out
     for promised in (
@@ -401,6 +428,9 @@ def test_demo_brings_a_review_to_the_chair_who_decides_in_the_ui(
         info.run_url,
         str(info.mail_dir),
         "Press Ctrl-C to stop",
+        info.workspace_url,
+        f"business.manager  {info.new_passwords['business.manager']}",
+        f"REVIEWS_PREFECT_API_URL={info.ui_url}/api",
         "Decision needed: Chair's decision",  # the catcher's line per message
         "demo stopped",
     ):
