@@ -89,6 +89,13 @@ class Settings(BaseSettings):
         "once; more wait, scheduled, until a slot frees (each run is a ~160 MB process).",
     )
 
+    zombie_after_seconds: int = Field(
+        default=600,
+        ge=60,
+        description="A flow run silent this long after a heartbeat (its process died) is "
+        "marked Crashed and then rescheduled; keep it above 3x PREFECT_FLOWS_HEARTBEAT_FREQUENCY.",
+    )
+
     def run_url(self, flow_run_id: object) -> str:
         """The Prefect UI page of a flow run (the link in "decision needed" emails)."""
         return f"{self.ui_url.rstrip('/')}/runs/flow-run/{flow_run_id}"

@@ -16,6 +16,7 @@ environment (see ``deploy/``). Flow runs start in the directory this module is i
 from __future__ import annotations
 
 import argparse
+from datetime import timedelta
 from pathlib import Path
 
 from prefect import get_client
@@ -25,6 +26,7 @@ from prefect.runner.storage import LocalStorage
 from prefect.workers.process import ProcessWorker
 
 from core.config import get_settings
+from deployments.automations import apply_zombie_automation
 from deployments.serve import deployments
 
 WORK_POOL = "reviews"
@@ -53,6 +55,7 @@ def apply_to_work_pool(pool: str = WORK_POOL, concurrency: int | None = None) ->
             )
         else:
             client.update_work_pool(pool, WorkPoolUpdate(concurrency_limit=limit))
+    apply_zombie_automation(timedelta(seconds=get_settings().zombie_after_seconds))
     names = []
     for deployment in deployments():
         # A pull step that enters the installed code, instead of a temporary directory.

@@ -175,7 +175,7 @@ def test_a_worker_on_a_process_pool_takes_a_review_through_a_gate_and_a_resume(
     assert httpx.post(f"{prefect_server.api_url}/flow_runs/filter", json={}).status_code == 401
 
     applied = apply_to_work_pool("reviews-test", concurrency=2)
-    assert applied == ["review/review", "sweep/daily-sweep"]
+    assert applied == ["review/review", "sweep/daily-sweep", "recover/recover-crashed"]
 
     worker_env = {
         **prefect_server.env,
