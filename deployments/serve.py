@@ -26,7 +26,6 @@ from flows.sweep import sweep
 REVIEW_DEPLOYMENT = "review/review"
 SWEEP_DEPLOYMENT = "sweep/daily-sweep"
 RECOVER_DEPLOYMENT = "recover/recover-crashed"
-RECOVERY_INTERVAL_SECONDS = 120
 
 
 def deployments() -> list[RunnerDeployment]:
@@ -40,7 +39,7 @@ def deployments() -> list[RunnerDeployment]:
         recover.to_deployment(
             name="recover-crashed",
             description="Reschedule review runs Prefect marked Crashed, back to their gates.",
-            schedule=Interval(timedelta(seconds=RECOVERY_INTERVAL_SECONDS)),
+            schedule=Interval(timedelta(seconds=get_settings().recovery_interval_seconds)),
         ),
     ]
     # to_deployment is dual sync/async; called from sync code it returns the deployment.
