@@ -34,7 +34,7 @@ from models.timeline import TimelineRejected, parse_timeline_file
 from notifications.exports import to_csv, to_html
 from services.links import portal_link, timeline_due
 from services.referrals import record_referral
-from services.runtime import runtime
+from services.runtime import Runtime, runtime
 
 app = typer.Typer(help="Statutory case reviews, run as Prefect flows.", no_args_is_help=True)
 db_app = typer.Typer(help="The case store.", no_args_is_help=True)
@@ -477,12 +477,50 @@ def sweep(
     )
 
 
+RUN_STATE_NOTES = {
+    "Suspended": "",
+    "Crashed": " [run CRASHED: its process died; the recover deployment reschedules it]",
+    "Running": " [run running: between gates]",
+    "Scheduled": " [run scheduled: waiting for a runner or worker]",
+    "Late": " [run LATE: no runner or worker has picked it up; is one running?]",
+    "Pending": " [run starting]",
+}
+
+
+def _run_states(rt: Runtime) -> dict[str, str] | None:
+    """Each open review's Prefect run state, or None (with one line saying why) when Prefect
+    cannot be asked."""
+    # Prefect is slow to import (see start).
+    from deployments.connection import PrefectUnreachable, board_prefect_server, check_reachable
+    from deployments.driver import PrefectUnauthorized, PrefectUnavailable, prefect_errors
+    from services.recovery import run_states
+
+    # The board's server, never a temporary one (see deployments.connection).
+    with board_prefect_server(rt.settings) as server:
+        try:
+            check_reachable(server)
+            with prefect_errors():
+                return run_states(rt)
+        except (PrefectUnreachable, PrefectUnavailable, PrefectUnauthorized) as exc:
+            typer.echo(f"run states unknown: {exc}", err=True)
+            return None
+
+
 @app.command()
-def status(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
-    """Open reviews: stage, the gate each waits at, the next deadline and days left."""
+def status(
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+    runs: Annotated[
+        bool, typer.Option(help="Ask Prefect each run's state (crashed, late, at a gate).")
+    ] = True,
+) -> None:
+    """Open reviews: stage, the gate each waits at, the next deadline and days left; and
+    whether each run is at its gate, between gates, late or crashed."""
     rt = ready()
     with rt.sessions() as session:
         views = store.open_review_status(session, rt.today())
+    states = _run_states(rt) if runs and views else None
+    if states is not None:
+        views = [v.model_copy(update={"run_state": states.get(v.reference)}) for v in views]
     if as_json:
         typer.echo(json_text(list(views)))
         return
@@ -496,4 +534,11 @@ def status(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
             else "no open deadline"
         )
         gate = f" waiting at {v.waiting_at}" if v.waiting_at else ""
-        typer.echo(f"{v.reference:14} {v.regime.value:6} {v.pseudonym:10} {v.stage}{gate}; {due}")
+        run = ""
+        if v.run_state is not None:
+            run = RUN_STATE_NOTES.get(v.run_state, f" [run {v.run_state}]")
+            if v.run_state == "Running" and v.waiting_at:
+                run = " [run running: the gate was answered, on its way to the next]"
+        typer.echo(
+            f"{v.reference:14} {v.regime.value:6} {v.pseudonym:10} {v.stage}{gate}; {due}{run}"
+        )

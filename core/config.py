@@ -128,6 +128,19 @@ class Settings(BaseSettings):
         "authenticating proxy names the signed-in user, e.g. X-Forwarded-User.",
     )
 
+    zombie_after_seconds: int = Field(
+        default=600,
+        ge=60,
+        description="A flow run silent this long after a heartbeat (its process died) is "
+        "marked Crashed and then rescheduled; keep it above 3x PREFECT_FLOWS_HEARTBEAT_FREQUENCY.",
+    )
+
+    recovery_interval_seconds: int = Field(
+        default=120,
+        ge=10,
+        description="How often the recover-crashed deployment looks for crashed review runs.",
+    )
+
     def run_url(self, flow_run_id: object) -> str:
         """The Prefect UI page of a flow run (the link in "decision needed" emails)."""
         return f"{self.ui_url.rstrip('/')}/runs/flow-run/{flow_run_id}"

@@ -11,16 +11,21 @@ workers (``deploy/``), the work pool's concurrency limit does the same across ho
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from prefect import serve
 from prefect.deployments.runner import RunnerDeployment
-from prefect.schedules import Cron
+from prefect.schedules import Cron, Interval
 
 from core.config import get_settings
+from deployments.automations import apply_zombie_automation
+from flows.recovery import recover
 from flows.review import review
 from flows.sweep import sweep
 
 REVIEW_DEPLOYMENT = "review/review"
 SWEEP_DEPLOYMENT = "sweep/daily-sweep"
+RECOVER_DEPLOYMENT = "recover/recover-crashed"
 
 
 def deployments() -> list[RunnerDeployment]:
@@ -31,6 +36,11 @@ def deployments() -> list[RunnerDeployment]:
             description="Deliver queued mail and send reminders.",
             schedule=Cron("0 8 * * *", timezone="Europe/London"),
         ),
+        recover.to_deployment(
+            name="recover-crashed",
+            description="Reschedule review runs Prefect marked Crashed, back to their gates.",
+            schedule=Interval(timedelta(seconds=get_settings().recovery_interval_seconds)),
+        ),
     ]
     # to_deployment is dual sync/async; called from sync code it returns the deployment.
     assert all(isinstance(d, RunnerDeployment) for d in found)
@@ -38,7 +48,9 @@ def deployments() -> list[RunnerDeployment]:
 
 
 def main() -> None:
-    serve(*deployments(), limit=get_settings().runner_limit)
+    settings = get_settings()
+    apply_zombie_automation(timedelta(seconds=settings.zombie_after_seconds))
+    serve(*deployments(), limit=settings.runner_limit)
 
 
 if __name__ == "__main__":

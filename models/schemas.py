@@ -201,3 +201,4 @@ class ReviewStatusView(BaseModel):
     next_milestone: str | None
     next_deadline: date | None
     days_left: int | None
+    run_state: str | None = None  # Prefect's word for the run, when Prefect was asked
