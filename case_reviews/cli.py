@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 from datetime import date, datetime, time
@@ -491,19 +492,23 @@ def _run_states(rt: Runtime) -> dict[str, str] | None:
     """Each open review's Prefect run state, or None (with one line saying why) when Prefect
     cannot be asked."""
     # Prefect is slow to import (see start).
-    from deployments.connection import PrefectUnreachable, board_prefect_server, check_reachable
+    from prefect.settings import PREFECT_API_URL
+
+    from deployments.connection import board_prefect_server
     from deployments.driver import PrefectUnauthorized, PrefectUnavailable, prefect_errors
     from services.recovery import run_states
 
-    # The board's server, never a temporary one (see deployments.connection).
-    with board_prefect_server(rt.settings) as server:
+    with contextlib.ExitStack() as stack:
+        if not PREFECT_API_URL.value():
+            # No Prefect server configured: the board's, never a temporary one.
+            stack.enter_context(board_prefect_server(rt.settings))
         try:
-            check_reachable(server)
             with prefect_errors():
                 return run_states(rt)
-        except (PrefectUnreachable, PrefectUnavailable, PrefectUnauthorized) as exc:
+        except (PrefectUnavailable, PrefectUnauthorized) as exc:
             typer.echo(f"run states unknown: {exc}", err=True)
             return None
+    return None
 
 
 @app.command()
