@@ -21,13 +21,14 @@ from pathlib import Path
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from core.names import OutboxStatus
+from core.names import OutboxStatus, message_key
+from models import store
 from models.documents import blob_path
 from models.documents_store import document_with_reference, view
 from models.identity_guard import KnownIdentity, TextIndex
-from models.orm import OutboxMessage
+from models.orm import Board, OutboxMessage, Review
 from notifications.mailer import Attachment, DeliveryFailed, Mailer, OutgoingMessage
-from notifications.render import RenderedEmail
+from notifications.render import RenderedEmail, render
 
 BACKOFF = (
     timedelta(minutes=1),
@@ -107,6 +108,40 @@ def _attachment(session: Session, document_id: int, documents_dir: Path | None) 
     stored = view(document, reference)
     return Attachment(
         blob_path(documents_dir, stored.sha256), stored.safe_filename, stored.media_type
+    )
+
+
+def queue_review_email(
+    session: Session,
+    review: Review,
+    *,
+    kind: str,
+    recipient: str,
+    key: str,
+    now: datetime,
+    **context: object,
+) -> bool:
+    """Render a ``kind`` message about ``review`` (its board, reference and pseudonym) and queue
+    it under ``{reference}:{key}:{recipient}``, once only; refused if its text carries the
+    subject's identity. Returns True if it is new."""
+    board = session.get_one(Board, review.board_id)
+    email = render(
+        kind,
+        board_name=board.name,
+        board_contact=board.business_manager_email,
+        reference=review.reference,
+        pseudonym=review.pseudonym,
+        **context,
+    )
+    return queue_message(
+        session,
+        key=message_key(review.reference, key, recipient),
+        review_id=review.id,
+        kind=kind,
+        recipient=recipient,
+        email=email,
+        now=now,
+        identity=store.known_identity(session, review.id),
     )
 
 

@@ -46,11 +46,6 @@ app.include_router(documents_router)
 app.include_router(actions_router)  # owner agencies' action plan pages (/a/…)
 
 
-def _forbidden(reason: LinkRefused | None = None) -> HTMLResponse:
-    """The same bare page for every refused link; why goes to our log only."""
-    return forbidden(reason)
-
-
 def _page(
     request: Request,
     token: str,
@@ -166,7 +161,7 @@ def request_page(request: Request, token: str) -> HTMLResponse:
     try:
         return _page(request, token)
     except LinkRefused as exc:
-        return _forbidden(exc)
+        return forbidden(exc)
 
 
 @app.get("/t/{token}/template.{kind}")
@@ -175,7 +170,7 @@ def template(token: str, kind: str) -> Response:
     try:
         read_token(runtime(), token)
     except LinkRefused as exc:
-        return _forbidden(exc)
+        return forbidden(exc)
     if kind == "csv":
         return Response(
             template_csv(),
@@ -197,7 +192,7 @@ async def upload(request: Request, token: str, file: Annotated[UploadFile, File(
     try:
         read_token(runtime(), token)
     except LinkRefused as exc:
-        return _forbidden(exc)
+        return forbidden(exc)
     data = await file.read(MAX_UPLOAD + 1)
     name = file.filename or "upload"
     # The database and Prefect calls block: run them off the event loop (the thread pool keeps
@@ -221,7 +216,7 @@ async def events_form(request: Request, token: str) -> HTMLResponse:
     try:
         read_token(runtime(), token)
     except LinkRefused as exc:
-        return _forbidden(exc)
+        return forbidden(exc)
     form = await request.form()
     rows: list[dict[str, str]] = []
     try:

@@ -17,7 +17,7 @@ from typing import Literal
 
 from sqlalchemy.orm import Session
 
-from core.names import AgencyDuty, agency_obligation_key, message_key, progress_key
+from core.names import AgencyDuty, agency_obligation_key, progress_key
 from models import action_plan_store as plans
 from models import store
 from models.identity_guard import TextIndex
@@ -25,14 +25,12 @@ from models.orm import (
     ActionItem,
     ActionStatus,
     Agency,
-    Board,
     ObligationStatus,
     Review,
     SignoffDecision,
 )
 from models.store import FieldProblem, InputRejected
-from notifications.outbox import queue_message
-from notifications.render import render
+from notifications.outbox import queue_review_email
 from services.links import LINK_GRACE, LinkGrant, LinkRefused, make_token, read_signed
 from services.runtime import Runtime
 
@@ -131,26 +129,17 @@ def _queue_link_email(
     """Queue one email with the agency's action link (once per purpose and recipient)."""
     if not agency.contact_email:
         return False  # the sweep reports agencies without a contact to the business manager
-    board = session.get_one(Board, review.board_id)
-    email = render(
-        kind,
-        board_name=board.name,
-        reference=review.reference,
-        pseudonym=review.pseudonym,
+    return queue_review_email(
+        session,
+        review,
+        kind=kind,
+        recipient=agency.contact_email,
+        key=purpose,
+        now=rt.now(),
         agency_name=agency.name,
         due=due,
         link=action_link(rt, review.reference, agency.id, due),
         **context,
-    )
-    return queue_message(
-        session,
-        key=message_key(review.reference, purpose, agency.contact_email),
-        review_id=review.id,
-        kind=kind,
-        recipient=agency.contact_email,
-        email=email,
-        now=rt.now(),
-        identity=store.known_identity(session, review.id),
     )
 
 

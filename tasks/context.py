@@ -16,11 +16,10 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from core.names import message_key, stage_key
+from core.names import stage_key
 from models import store
 from models.orm import Board, Review
-from notifications.outbox import deliver_pending, queue_message
-from notifications.render import render
+from notifications.outbox import deliver_pending, queue_review_email
 from services.runtime import Runtime, runtime
 
 
@@ -51,24 +50,14 @@ class Step:
         delivered when the step's transaction has committed.
         """
         self.mailed = True
-        review = self.review
-        email = render(
-            kind,
-            board_name=self.board.name,
-            board_contact=self.board.business_manager_email,
-            reference=review.reference,
-            pseudonym=review.pseudonym,
-            **context,
-        )
-        return queue_message(
+        return queue_review_email(
             self.session,
-            key=message_key(review.reference, key, recipient),
-            review_id=review.id,
+            self.review,
             kind=kind,
             recipient=recipient,
-            email=email,
+            key=key,
             now=self.rt.now(),
-            identity=store.known_identity(self.session, review.id),
+            **context,
         )
 
     def complete(self, stage: str, detail: dict[str, Any] | None = None) -> None:
