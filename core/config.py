@@ -95,11 +95,9 @@ class Settings(BaseSettings):
         description="Where the demo keeps the Prefect API auth string it drew; the CLI reads "
         "it when PREFECT_API_AUTH_STRING is not set.",
     )
+    # Each executing run is a ~160 MB process: a burst of starts queues instead.
     runner_limit: int = Field(
-        default=4,
-        ge=1,
-        description="Most review and sweep runs one runner (deployments.serve) executes at "
-        "once; more wait, scheduled, until a slot frees (each run is a ~160 MB process).",
+        default=4, ge=1, description="Most runs one runner executes at once; more wait, scheduled."
     )
     prefect_api_url: str = Field(
         default="http://127.0.0.1:4200/api",

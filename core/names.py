@@ -25,14 +25,22 @@ class Stage(enum.StrEnum):
     """The stages of the flowchart, in the order a full review walks them."""
 
     REFERRAL_INTAKE = "referral_intake"
+    # LCSPR (Working Together 2023): agency summaries, the rapid review meeting and its report
+    # to the national panel, then the panel's response, before the partners decide.
+    RAPID_REVIEW = "rapid_review"
+    PANEL_RESPONSE = "panel_response"
     COMMITTEE_RECOMMENDATION = "committee_recommendation"
     CHAIR_DECISION = "chair_decision"
     PANEL_NOTIFICATION = "panel_notification"
     REVIEWER_APPOINTMENT = "reviewer_appointment"
     TIMELINE_REQUESTS = "timeline_requests"
     TIMELINES_MERGED = "timelines_merged"
+    # SILP's two events; other methods' events are stages named by their steps (core/methods).
     LEARNING_EVENT = "learning_event"
     RECALL_SESSION = "recall_session"
+    AGENCY_REVIEW_REQUEST = "agency_review_request"
+    AGENCY_REVIEW = "agency_review"
+    PROFESSIONAL_FORUM = "professional_forum"
     FINAL_REPORT = "final_report"
     ACTION_PLAN_SIGNOFF = "action_plan_signoff"
     PANEL_COPY = "panel_copy"
@@ -44,15 +52,27 @@ class Stage(enum.StrEnum):
 class Gate(enum.StrEnum):
     """The human steps: each is a ``suspend_flow_run`` with a form."""
 
+    RAPID_REVIEW_MEETING = "rapid_review_meeting"
+    PANEL_RESPONSE = "panel_response"
     COMMITTEE_RECOMMENDATION = "committee_recommendation"
     CHAIR_DECISION = "chair_decision"
     REVIEWER_APPOINTMENT = "reviewer_appointment"
+    TERMS_OF_REFERENCE = "terms_of_reference"
     TIMELINES_COMPLETE = "timelines_complete"
-    LEARNING_EVENT = "learning_event"
-    RECALL_SESSION = "recall_session"
+    # Templates for each event of a method (and a forum): the business manager arranges it
+    # (date, time, venue, contact) before any invitation, then records it held. The gate of a
+    # step is named by the step (``learning_event``) and ``<step>_arranged``.
+    EVENT_ARRANGED = "event_arranged"
+    EVENT_HELD = "event_held"
+    AGENCY_REVIEW = "agency_review"
+    DRAFT_REPORT = "draft_report"
     FINAL_REPORT = "final_report"
+    LEARNING_SUMMARY = "learning_summary"
     ACTION_PLAN_SIGNOFF = "action_plan_signoff"
+    ANONYMISATION = "anonymisation"
+    COMMUNICATIONS = "communications"
     PUBLICATION = "publication"
+    PANEL_ADVICE = "panel_advice"
     MONITORING = "monitoring"
 
     def suspend_key(self, attempt: int) -> str:
@@ -61,16 +81,51 @@ class Gate(enum.StrEnum):
 
 
 class GateSpec(BaseModel):
-    """What a gate is (``core/gates.yaml``): the stage it closes, its question, who answers."""
+    """What a gate is (``core/gates.yaml``): the stage it closes, its question, who answers.
+
+    ``name`` is a :class:`Gate`, or for an event of a method the step's own name."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    name: Gate
-    stage: Stage
+    name: str
+    stage: str
     title: str
     question: str
     actor: Literal["chair", "business_manager"]
     milestones: tuple[str, ...] = ()
+    # What the form shows beyond the case: "final_report" (its stored versions and the
+    # agencies' comments on the draft), "release_check" (the final report's anonymisation hits).
+    shows: tuple[Literal["final_report", "release_check"], ...] = ()
+
+    def suspend_key(self, attempt: int) -> str:
+        """The stable Prefect key of this gate's ``attempt``-th ask."""
+        return f"{self.name.replace('_', '-')}-{attempt}"
+
+
+def event_gates(step: str, title: str) -> tuple[GateSpec, GateSpec]:
+    """The two gates of one event (a method's step, or a forum): arranged, then held.
+
+    The held gate keeps the step's name (SILP's ``learning_event``, ``recall_session``)."""
+    specs = gate_specs()
+    arranged, held = specs[Gate.EVENT_ARRANGED], specs[Gate.EVENT_HELD]
+    return (
+        arranged.model_copy(
+            update={
+                "name": f"{step}_arranged",
+                "stage": step,
+                "title": arranged.title.format(event=title),
+                "question": arranged.question.format(event=title.lower()),
+            }
+        ),
+        held.model_copy(
+            update={
+                "name": step,
+                "stage": step,
+                "title": held.title.format(event=title),
+                "question": held.question.format(event=title.lower()),
+            }
+        ),
+    )
 
 
 @cache
@@ -92,8 +147,11 @@ class AgencyDuty(enum.StrEnum):
     """What each involved agency owes, one obligation per agency."""
 
     TIMELINE = "timeline"
+    RAPID_REVIEW_SUMMARY = "summary"
+    AGENCY_REVIEW = "agency_review"
     SIGNOFF = "signoff"
     PROGRESS = "progress"
+    DRAFT_CHECK = "draft_check"
 
 
 # --- keys ------------------------------------------------------------------------------------

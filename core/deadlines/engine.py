@@ -13,13 +13,17 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from importlib.resources.abc import Traversable
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal, Self, TypeVar
 
 import holidays
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from core.criteria import Criteria
+from core.limits import AnswerText
+from core.names import Stage
+from core.paths import Outcome
+from core.regime import Recipients
 
 STANDARD_EVENTS: frozenset[str] = frozenset(
     {"notified", "incident_known", "decision", "final_report", "publication"}
@@ -27,6 +31,15 @@ STANDARD_EVENTS: frozenset[str] = frozenset(
 """Events every regime knows, whether or not one of its rules counts from them."""
 
 _BUILTIN_PACKS = Path(__file__).with_name("packs")
+
+ENGLISH_PATHS: tuple[Outcome, ...] = (
+    "full_review",
+    "critical_incident_review",
+    "individual_agency_review",
+    "professional_forum",
+    "no_review",
+)
+"""The routes a pack offers when it names none (Wirral LSCB framework s.5, s.6)."""
 
 COMMON_REGIME = "*"
 """The regime id of a pack whose rules are merged into every regime."""
@@ -114,6 +127,22 @@ class RulePack(BaseModel):
     criteria: Criteria | None = Field(
         default=None, description="The statutory criteria a referral is assessed against."
     )
+    stages: tuple[Stage, ...] = Field(
+        default=(),
+        description="The stages the regime walks, in order; none: the full flowchart "
+        "(without the LCSPR rapid review).",
+    )
+    recipients: Recipients = Field(
+        default_factory=Recipients, description="Who is told at referral, decision, final report."
+    )
+    delays_move_dates: bool = Field(
+        default=False,
+        description="Does a recorded delay push the stoppable statutory dates out? By default a "
+        "delay is recorded (with the learning captured meanwhile) and the target stands.",
+    )
+    paths: tuple[Outcome, ...] = Field(
+        default=ENGLISH_PATHS, description="The routes the committee and chair may choose."
+    )
 
     @model_validator(mode="after")
     def _milestones_are_unique(self) -> RulePack:
@@ -131,22 +160,32 @@ class RulePack(BaseModel):
         )
 
 
-class ClockStop(BaseModel):
+class Period(BaseModel):
+    """From ``start`` to ``end``, both inclusive; open while ``end`` is empty."""
+
+    what: ClassVar[str] = "period"
+    end_field: ClassVar[str] = "end"
+    """How the end is named to whoever gave it (a CLI option, a form field)."""
+
+    start: date
+    end: date | None = None
+
+    @model_validator(mode="after")
+    def _end_not_before_start(self) -> Self:
+        if self.end is not None and self.end < self.start:
+            ends = f"the {self.what} ends ({self.end}) before it starts ({self.start})"
+            raise ValueError(f"{self.end_field}: {ends}")
+        return self
+
+
+class ClockStop(Period):
     """A stop-the-clock period (e.g. parallel criminal proceedings), both ends inclusive."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
+    what: ClassVar[str] = "clock stop"
 
-    start: date
     end: date
-    reason: str = Field(min_length=1)
-
-    @model_validator(mode="after")
-    def _end_not_before_start(self) -> ClockStop:
-        if self.end < self.start:
-            raise ValueError(f"clock stop ends ({self.end}) before it starts ({self.start})")
-        if not self.reason.strip():
-            raise ValueError("a clock stop needs a reason")
-        return self
+    reason: AnswerText
 
 
 class Deadline(BaseModel):
@@ -268,6 +307,10 @@ class _PackFile(BaseModel):
     nation: str | None = Field(default=None, min_length=1)
     rules: list[Rule] = Field(default_factory=list)
     criteria: Criteria | None = None
+    stages: tuple[Stage, ...] | None = None
+    recipients: Recipients | None = None
+    delays_move_dates: bool | None = None
+    paths: tuple[Outcome, ...] | None = None
 
     @model_validator(mode="after")
     def _milestones_are_unique(self) -> _PackFile:
@@ -310,6 +353,10 @@ class _Layer:
     title: str | None = None
     nation: str | None = None
     criteria: Criteria | None = None
+    stages: tuple[Stage, ...] | None = None
+    recipients: Recipients | None = None
+    delays_move_dates: bool | None = None
+    paths: tuple[Outcome, ...] | None = None
     rules: dict[str, Rule] = field(default_factory=dict)
 
 
@@ -321,6 +368,11 @@ def _read_layers(files: Iterable[Traversable]) -> dict[str, _Layer]:
         layer.title = pack.title or layer.title
         layer.nation = pack.nation or layer.nation
         layer.criteria = pack.criteria or layer.criteria
+        layer.stages = pack.stages if pack.stages is not None else layer.stages
+        layer.recipients = pack.recipients or layer.recipients
+        if pack.delays_move_dates is not None:
+            layer.delays_move_dates = pack.delays_move_dates
+        layer.paths = pack.paths or layer.paths
         layer.rules.update((rule.milestone, rule) for rule in pack.rules)
     return layers
 
@@ -368,8 +420,26 @@ def load_rule_packs(extra_dir: Path | None = None) -> dict[str, RulePack]:
             rules=list(merged.values()),
             # A board's criteria replace the built-in ones whole: a test is read as one text.
             criteria=own_board.criteria or own_builtin.criteria,
+            # Like the criteria, a board's stages and recipients replace the built-in ones whole.
+            stages=_first(own_board.stages, own_builtin.stages, ()),
+            recipients=own_board.recipients or own_builtin.recipients or Recipients(),
+            delays_move_dates=_first(
+                own_board.delays_move_dates,
+                board.get(COMMON_REGIME, nothing).delays_move_dates,
+                own_builtin.delays_move_dates,
+                False,
+            ),
+            paths=own_board.paths or own_builtin.paths or ENGLISH_PATHS,
         )
     return packs
+
+
+_T = TypeVar("_T")
+
+
+def _first(*values: _T | None) -> _T:
+    """The first value given (not None): a board's layer before the built-in one."""
+    return next(v for v in values if v is not None)
 
 
 class DeadlineEngine:
