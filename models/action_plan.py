@@ -22,16 +22,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, BeforeValidator, ConfigDict
 
 from models import sheets
-from models.sheets import (
-    RowProblem,
-    TableRejected,
-    header_of,
-    read_table,
-    required,
-    template_workbook,
-    validate_rows,
-    workbook_bytes,
-)
+from models.sheets import RowProblem, TableRejected
 
 COLUMNS: tuple[str, ...] = (
     "recommendation",
@@ -104,11 +95,11 @@ class PlanItem(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     recommendation: Annotated[int, BeforeValidator(_recommendation)]
-    action: Annotated[Text, required("say what will be done")]
-    owner_agency: Annotated[Text, required("name the agency that owns the action")]
-    intended_outcome: Annotated[Text, required("say what the action should change")]
+    action: Annotated[Text, sheets.required("say what will be done")]
+    owner_agency: Annotated[Text, sheets.required("name the agency that owns the action")]
+    intended_outcome: Annotated[Text, sheets.required("say what the action should change")]
     due_date: Annotated[date, BeforeValidator(_due_date)]
-    impact_measure: Annotated[Text, required("say how the impact will be measured")]
+    impact_measure: Annotated[Text, sheets.required("say how the impact will be measured")]
 
     @property
     def duplicate_key(self) -> tuple[int, str]:
@@ -120,33 +111,29 @@ class PlanItem(BaseModel):
 def _parse(
     header: Sequence[str], rows: Sequence[Mapping[str, object]], *, first_row: int
 ) -> list[PlanItem]:
-    problems: list[RowProblem] = []
-    items = validate_rows(
+    return sheets.validate_rows(
         PlanItem,
         COLUMNS,
         header,
         rows,
         first_row=first_row,
-        problems=problems,
+        rejected=PlanRejected,
         not_a_column="is not an action plan column",
         no_rows="the plan has no items; add one row per action",
     )
-    if problems:
-        raise PlanRejected(problems)
-    return items
 
 
 def parse_plan_rows(rows: Iterable[Mapping[str, object]], *, first_row: int = 2) -> list[PlanItem]:
     """Validate plan rows (column name -> cell); all or nothing, every problem named."""
     materialised = list(rows)
-    return _parse(header_of(materialised), materialised, first_row=first_row)
+    return _parse(sheets.header_of(materialised), materialised, first_row=first_row)
 
 
 def parse_plan_file(filename: str, data: bytes) -> list[PlanItem]:
     """The items in an action plan file: ``.csv`` (UTF-8) or ``.xlsx`` (first sheet, headings in
     row 1). Raises :class:`PlanRejected` naming every problem by row and column."""
     try:
-        header, rows = read_table(filename, data, old_excel_hint=False)
+        header, rows = sheets.read_table(filename, data, old_excel_hint=False)
     except TableRejected as exc:  # the file itself cannot be read: same words apply
         raise PlanRejected(exc.problems) from None
     return _parse(header, rows, first_row=2)
@@ -268,15 +255,15 @@ def template_csv() -> bytes:
 def template_xlsx() -> bytes:
     """The same template as a workbook: an 'Action plan' sheet with bold headings and the
     example row (its due date a real date cell)."""
-    example: list[object] = [_EXAMPLE[c] for c in COLUMNS]
-    example[0] = int(_EXAMPLE["recommendation"])
-    example[4] = date.fromisoformat(_EXAMPLE["due_date"])
-    workbook = template_workbook(
+    workbook = sheets.template_workbook(
         "Action plan",
         COLUMNS,
-        example,
-        date_cell="E2",
+        _EXAMPLE,
+        typed={
+            "recommendation": int(_EXAMPLE["recommendation"]),
+            "due_date": date.fromisoformat(_EXAMPLE["due_date"]),
+        },
         widths={"recommendation": 16, "owner_agency": 30, "due_date": 14},
         width=45,
     )
-    return workbook_bytes(workbook)
+    return sheets.workbook_bytes(workbook)

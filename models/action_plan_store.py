@@ -23,14 +23,15 @@ from models.orm import (
     ActionStatusChange,
     Agency,
     ClockMiss,
+    Obligation,
     ProgressReport,
     Recommendation,
     Review,
     ReviewStatus,
     ReviewTheme,
-    SignoffDecision,
 )
-from models.store import FieldProblem, InputRejected, record_audit, review_events
+from models.schemas import fields_of
+from models.store import FieldProblem, InputRejected, add_row, record_audit, review_events
 
 FINISHED = frozenset({ActionStatus.DONE, ActionStatus.CLOSED})
 """An item in one of these needs no more progress reports."""
@@ -103,14 +104,7 @@ def add_recommendation(
         recorded_at=now,
     )
     session.add(row)
-    record_audit(
-        session,
-        review_id=review.id,
-        actor=actor,
-        action="recommendation_recorded",
-        detail={"number": number},
-        at=now,
-    )
+    record_audit(session, review.id, actor, "recommendation_recorded", {"number": number}, now)
     session.flush()
     return row
 
@@ -157,15 +151,8 @@ def decline_recommendation(
     assert row is not None
     row.not_implemented_reason = " ".join(reason.split())
     row.not_implemented_on = now.date()
-    record_audit(
-        session,
-        review_id=review.id,
-        actor=actor,
-        action="recommendation_not_implemented",
-        detail={"number": number, "reason": row.not_implemented_reason},
-        at=now,
-    )
-    session.flush()
+    detail = {"number": number, "reason": row.not_implemented_reason}
+    record_audit(session, review.id, actor, "recommendation_not_implemented", detail, now)
     return row
 
 
@@ -205,17 +192,9 @@ def item_views(
     names = {a: n for a, n in session.execute(select(Agency.id, Agency.name)).tuples()}
     return [
         ActionItemView(
-            id=i.id,
-            number=i.number,
+            **fields_of(i, ActionItemView),
             recommendation=numbers[i.recommendation_id],
-            action=i.action,
             owner_agency=names[i.agency_id],
-            intended_outcome=i.intended_outcome,
-            due_on=i.due_on,
-            impact_measure=i.impact_measure,
-            status=i.status,
-            closed_reason=i.closed_reason,
-            impact_evaluation=i.impact_evaluation,
         )
         for i in action_items(session, review_id, agency_id=agency_id)
     ]
@@ -294,11 +273,11 @@ def load_plan(
         )
     record_audit(
         session,
-        review_id=review.id,
-        actor=actor,
-        action="action_plan_loaded",
-        detail={"items": [r.number for r in added], "source": source},
-        at=now,
+        review.id,
+        actor,
+        "action_plan_loaded",
+        {"items": [r.number for r in added], "source": source},
+        now,
     )
     session.flush()
     return added
@@ -355,31 +334,31 @@ def items_past_due(session: Session, today: date) -> list[ActionItem]:
     )
 
 
+def board_overdue_items(session: Session, board_id: int) -> list[tuple[ActionItem, Review, str]]:
+    """Overdue items of the board's open reviews, with their review and owner's name, oldest
+    due first (for the business manager's weekly digest)."""
+    return list(
+        session.execute(
+            select(ActionItem, Review, Agency.name)
+            .join(Review, Review.id == ActionItem.review_id)
+            .join(Agency, Agency.id == ActionItem.agency_id)
+            .where(
+                Review.board_id == board_id,
+                Review.status == ReviewStatus.OPEN,
+                ActionItem.status == ActionStatus.OVERDUE,
+            )
+            .order_by(ActionItem.due_on, Review.reference, ActionItem.number)
+        ).tuples()
+    )
+
+
 # --- sign-off ---------------------------------------------------------------------------------
 
 
-def add_signoff(
-    session: Session,
-    *,
-    review_id: int,
-    agency_id: int,
-    decision: SignoffDecision,
-    comment: str,
-    recorded_by: str,
-    now: datetime,
-) -> ActionSignoff:
-    """Record one answer of an owner agency (earlier answers are kept; the newest counts)."""
-    row = ActionSignoff(
-        review_id=review_id,
-        agency_id=agency_id,
-        decision=decision,
-        comment=comment,
-        recorded_by=recorded_by,
-        recorded_at=now,
-    )
-    session.add(row)
-    session.flush()
-    return row
+def add_signoff(session: Session, *, now: datetime, **fields: Any) -> ActionSignoff:
+    """Record one answer of an owner agency (earlier answers are kept; the newest counts):
+    ``fields`` are the other :class:`ActionSignoff` columns."""
+    return add_row(session, ActionSignoff(recorded_at=now, **fields))
 
 
 def latest_signoffs(session: Session, review_id: int) -> dict[int, ActionSignoff]:
@@ -409,27 +388,10 @@ def get_progress_report(
     )
 
 
-def add_progress_report(
-    session: Session,
-    *,
-    review_id: int,
-    agency_id: int,
-    quarter: int,
-    submitted_by: str,
-    now: datetime,
-    updates: list[dict[str, Any]],
-) -> ProgressReport:
-    row = ProgressReport(
-        review_id=review_id,
-        agency_id=agency_id,
-        quarter=quarter,
-        submitted_by=submitted_by,
-        submitted_at=now,
-        updates=updates,
-    )
-    session.add(row)
-    session.flush()
-    return row
+def add_progress_report(session: Session, *, now: datetime, **fields: Any) -> ProgressReport:
+    """Record an owner agency's progress report for one quarter: ``fields`` are the other
+    :class:`ProgressReport` columns."""
+    return add_row(session, ProgressReport(submitted_at=now, **fields))
 
 
 def progress_reports(
@@ -440,6 +402,16 @@ def progress_reports(
     if agency_id is not None:
         query = query.where(ProgressReport.agency_id == agency_id)
     return list(session.scalars(query.order_by(ProgressReport.submitted_at, ProgressReport.id)))
+
+
+def quarters_opened(session: Session, review_id: int, milestone: str) -> int:
+    """How many quarters of progress the review has asked for (its highest quarter)."""
+    keys = session.scalars(
+        select(Obligation.key).where(
+            Obligation.review_id == review_id, Obligation.milestone == milestone
+        )
+    )
+    return max((int(k.rsplit(":q", 1)[1]) for k in keys if ":q" in k), default=0)
 
 
 # --- learning themes and clock misses ---------------------------------------------------------
@@ -476,14 +448,7 @@ def tag_review(
         session.add(ReviewTheme(review_id=review.id, theme=name, tagged_by=actor, tagged_at=now))
         added.append(name)
     if added:
-        record_audit(
-            session,
-            review_id=review.id,
-            actor=actor,
-            action="themes_tagged",
-            detail={"themes": added},
-            at=now,
-        )
+        record_audit(session, review.id, actor, "themes_tagged", {"themes": added}, now)
     session.flush()
     return added
 
@@ -532,15 +497,8 @@ def record_clock_miss(
     row.reason = " ".join(reason.split())
     row.recorded_by = actor
     row.recorded_at = now
-    record_audit(
-        session,
-        review_id=review.id,
-        actor=actor,
-        action="clock_miss_recorded",
-        detail={"milestone": milestone, "reason": row.reason},
-        at=now,
-    )
-    session.flush()
+    detail = {"milestone": milestone, "reason": row.reason}
+    record_audit(session, review.id, actor, "clock_miss_recorded", detail, now)
     return row
 
 

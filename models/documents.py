@@ -74,6 +74,21 @@ class ReviewNameView(BaseModel):
     added_at: datetime
 
 
+class DraftCommentView(BaseModel):
+    """One agency's factual-accuracy comment on one section of a draft report version."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    agency: str
+    draft_version: int
+    section: str
+    comment: str
+    submitted_at: datetime
+
+    def __str__(self) -> str:
+        return f"{self.agency} (draft v{self.draft_version}), {self.section}: {self.comment}"
+
+
 def blob_path(root: Path, sha256: str) -> Path:
     """Where the file with this SHA-256 lives under the documents folder ``root``."""
     return root / sha256[:2] / sha256

@@ -4,21 +4,25 @@ was sent. Session in, no commit: the caller owns the transaction."""
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from core.names import DocumentKind
-from models.documents import DocumentView, ListedName, ReviewNameView
+from models.documents import DocumentView, DraftCommentView, ListedName, ReviewNameView
 from models.orm import (
+    Agency,
     AnonymisationOverride,
     Document,
     DocumentSent,
+    DraftComment,
+    OutboxMessage,
     Review,
     ReviewName,
     SubjectIdentity,
 )
-from models.store import NotFound
+from models.store import NotFound, add_row, rows
 
 
 def view(document: Document, reference: str) -> DocumentView:
@@ -38,42 +42,21 @@ def next_version(session: Session, *, review_id: int, kind: DocumentKind) -> int
 
 
 def add_document(
-    session: Session,
-    *,
-    review_id: int,
-    kind: DocumentKind,
-    filename: str,
-    media_type: str,
-    size: int,
-    sha256: str,
-    added_by: str,
-    added_at: datetime,
+    session: Session, *, review_id: int, kind: DocumentKind, **fields: Any
 ) -> Document:
-    """A new version of ``kind`` for the review (never an overwrite)."""
-    document = Document(
-        review_id=review_id,
-        kind=kind,
-        version=next_version(session, review_id=review_id, kind=kind),
-        filename=filename,
-        media_type=media_type,
-        size=size,
-        sha256=sha256,
-        added_by=added_by,
-        added_at=added_at,
-    )
-    session.add(document)
-    session.flush()
-    return document
+    """A new version of ``kind`` for the review (never an overwrite): ``fields`` are the other
+    :class:`Document` columns."""
+    version = next_version(session, review_id=review_id, kind=kind)
+    return add_row(session, Document(review_id=review_id, kind=kind, version=version, **fields))
 
 
 def documents(session: Session, review_id: int) -> list[Document]:
     """Every version of every document of the review, by kind then version."""
-    return list(
-        session.scalars(
-            select(Document)
-            .where(Document.review_id == review_id)
-            .order_by(Document.kind, Document.version)
-        )
+    return rows(
+        session,
+        Document,
+        Document.review_id == review_id,
+        order_by=(Document.kind, Document.version),
     )
 
 
@@ -200,10 +183,70 @@ def record_document_sent(
 
 
 def documents_sent(session: Session, review_id: int) -> list[DocumentSent]:
-    return list(
-        session.scalars(
-            select(DocumentSent)
-            .where(DocumentSent.review_id == review_id)
-            .order_by(DocumentSent.sent_at, DocumentSent.id)
+    order = (DocumentSent.sent_at, DocumentSent.id)
+    return rows(session, DocumentSent, DocumentSent.review_id == review_id, order_by=order)
+
+
+def add_draft_comments(
+    session: Session,
+    *,
+    review_id: int,
+    agency_id: int,
+    draft_version: int,
+    comments: list[tuple[str, str]],
+    submitted_by: str,
+    submitted_at: datetime,
+) -> None:
+    """Record an agency's comments, one row per (section, comment)."""
+    session.add_all(
+        DraftComment(
+            review_id=review_id,
+            agency_id=agency_id,
+            draft_version=draft_version,
+            section=section,
+            comment=comment,
+            submitted_by=submitted_by,
+            submitted_at=submitted_at,
         )
+        for section, comment in comments
+    )
+    session.flush()
+
+
+def draft_comments(session: Session, review_id: int) -> list[DraftCommentView]:
+    """Every agency's comments on the review's drafts, by agency then as submitted."""
+    rows = session.execute(
+        select(DraftComment, Agency.name)
+        .join(Agency, Agency.id == DraftComment.agency_id)
+        .where(DraftComment.review_id == review_id)
+        .order_by(Agency.name, DraftComment.id)
+    ).tuples()
+    return [
+        DraftCommentView(
+            agency=agency,
+            draft_version=row.draft_version,
+            section=row.section,
+            comment=row.comment,
+            submitted_at=row.submitted_at,
+        )
+        for row, agency in rows
+    ]
+
+
+def newest_versions(session: Session, review_id: int) -> dict[DocumentKind, int]:
+    """The newest version of each kind of document the review has."""
+    rows = session.execute(
+        select(Document.kind, func.max(Document.version))
+        .where(Document.review_id == review_id)
+        .group_by(Document.kind)
+    ).tuples()
+    return {kind: version for kind, version in rows}
+
+
+def attached_to(session: Session, message_key: str) -> Document | None:
+    """The document queued as the attachment of the message ``message_key``, if it is queued."""
+    return session.scalar(
+        select(Document)
+        .join(OutboxMessage, OutboxMessage.attachment_document_id == Document.id)
+        .where(OutboxMessage.key == message_key)
     )

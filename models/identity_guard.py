@@ -65,6 +65,11 @@ class KnownIdentity:
         return tuple(m for m in marks if len(m) >= 5)
 
     @cached_property
+    def address_words(self) -> tuple[frozenset[str], ...]:
+        """The words of each address mark: a text lacking one cannot contain the mark."""
+        return tuple(frozenset(_WORD.findall(mark)) for mark in self.address_marks)
+
+    @cached_property
     def name_parts(self) -> frozenset[str]:
         """Each part of the real name of three letters or more, case-folded."""
         return frozenset(p.casefold() for p in _NAME_SPLIT.split(self.full_name) if len(p) >= 3)
@@ -93,10 +98,19 @@ def _safe_date(year: int, month: int, day: int) -> date | None:
 
 
 class TextIndex:
-    """What identity could show through in a text: its words, dates and digit runs."""
+    """What identity could show through in a text: its words, dates and digit runs.
+
+    The words are read at once; dates, digit runs and the folded text only when a check
+    needs them (a long digest is checked against many identities, most of which share no
+    word with it)."""
 
     def __init__(self, text: str) -> None:
-        self.words = frozenset(w.casefold() for w in _WORD.findall(text))
+        self.text = text
+        self.words = frozenset(_WORD.findall(text.casefold()))
+
+    @cached_property
+    def dates(self) -> frozenset[date]:
+        text = self.text
         found: set[date | None] = set()
         found.update(_safe_date(int(y), int(m), int(d)) for y, m, d in _ISO.findall(text))
         found.update(_safe_date(int(y), int(m), int(d)) for d, m, y in _DMY.findall(text))
@@ -105,10 +119,15 @@ class TextIndex:
             for d, m, y in _D_MONTH_Y.findall(text)
             if m.casefold() in _MONTHS
         )
-        found.discard(None)
-        self.dates = frozenset(d for d in found if d is not None)
-        self.digits = tuple(re.sub(r"[\s-]", "", run) for run in _DIGIT_RUN.findall(text))
-        self.folded = f" {_fold(text)} "
+        return frozenset(d for d in found if d is not None)
+
+    @cached_property
+    def digits(self) -> tuple[str, ...]:
+        return tuple(re.sub(r"[\s-]", "", run) for run in _DIGIT_RUN.findall(self.text))
+
+    @cached_property
+    def folded(self) -> str:
+        return f" {_fold(self.text)} "
 
     def leaks(self, identity: KnownIdentity) -> list[str]:
         """What of ``identity`` appears: 'name', 'date of birth', 'NHS number', 'address'.
@@ -120,11 +139,15 @@ class TextIndex:
         found: list[str] = []
         if identity.name_parts & self.words:
             found.append("name")
-        if identity.date_of_birth in self.dates:
+        # Every spelling of a date carries its four-digit year as a word.
+        if str(identity.date_of_birth.year) in self.words and identity.date_of_birth in self.dates:
             found.append("date of birth")
         if identity.nhs_number and any(identity.nhs_number in run for run in self.digits):
             found.append("NHS number")
-        if any(f" {mark} " in self.folded for mark in identity.address_marks):
+        if any(
+            words <= self.words and f" {mark} " in self.folded
+            for mark, words in zip(identity.address_marks, identity.address_words, strict=True)
+        ):
             found.append("address")
         return found
 

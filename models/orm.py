@@ -103,11 +103,20 @@ class Board(Base):
     chair_email: Mapped[str] = mapped_column(String(254))
     business_manager_email: Mapped[str] = mapped_column(String(254))
     national_panel_email: Mapped[str] = mapped_column(String(254))
+    # Where the performance committee's quarterly report goes (the business manager if unset).
+    performance_committee_email: Mapped[str | None] = mapped_column(String(254))
     # The agency that is the local authority (it notifies the national panel of serious
     # incidents for an LCSPR); set from the board file.
     local_authority_agency_id: Mapped[int | None] = mapped_column(
         ForeignKey("agency.id", use_alter=True)
     )
+    # Other recipients of the regimes' notices, by role (Director of Children's Services,
+    # Ofsted, the Welsh Government…: core.regime.RecipientRole), from the board file.
+    addresses: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    # Where the learning summary goes (Wirral s.6): the learning and development committee
+    # (the performance committee's address is above); the business manager forwards it when a
+    # board names none.
+    learning_committee_email: Mapped[str | None] = mapped_column(String(254))
 
     agencies: Mapped[list[Agency]] = relationship(
         back_populates="board", lazy="raise", foreign_keys="Agency.board_id"
@@ -288,6 +297,59 @@ class TimelineSubmission(Base):
     events: Mapped[list[dict[str, str]]] = mapped_column(JSON)
 
 
+class AgencySummary(Base):
+    """One version of an agency's short summary for an LCSPR rapid review (Working Together
+    2023): its involvement, the immediate safeguarding actions taken, the early learning."""
+
+    __tablename__ = "agency_summary"
+    __table_args__ = (UniqueConstraint("review_id", "agency_id", "version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    review_id: Mapped[int] = mapped_column(ForeignKey("review.id"), index=True)
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id"))
+    version: Mapped[int] = mapped_column(Integer)
+    involvement: Mapped[str] = mapped_column(Text)
+    immediate_actions: Mapped[str] = mapped_column(Text)
+    learning: Mapped[str] = mapped_column(Text)
+    submitted_by: Mapped[str] = mapped_column(String(200))
+    submitted_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class FamilyInvolvement(Base):
+    """One step of the family's involvement (told, invited, contributed, told before
+    publication): when, how, and who recorded it. The family member's name, if the board
+    records it, is in ``review_name`` (identity, never sent to Prefect)."""
+
+    __tablename__ = "family_involvement"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    review_id: Mapped[int] = mapped_column(ForeignKey("review.id"), index=True)
+    step: Mapped[str] = mapped_column(String(40))
+    on_date: Mapped[date] = mapped_column(Date)
+    how: Mapped[str] = mapped_column(String(200), default="")
+    note: Mapped[str] = mapped_column(Text, default="")
+    review_name_id: Mapped[int | None] = mapped_column(ForeignKey("review_name.id"))
+    recorded_by: Mapped[str] = mapped_column(String(200))
+    recorded_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class ReviewDelay(Base):
+    """A recorded delay (e.g. parallel criminal proceedings): its reason, its period (open
+    while ``end`` is empty) and the learning captured meanwhile. It moves a statutory date only
+    where the regime's pack says so (``delays_move_dates``)."""
+
+    __tablename__ = "review_delay"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    review_id: Mapped[int] = mapped_column(ForeignKey("review.id"), index=True)
+    reason: Mapped[str] = mapped_column(Text)
+    start: Mapped[date] = mapped_column(Date)
+    end: Mapped[date | None] = mapped_column(Date)
+    learning: Mapped[str] = mapped_column(Text, default="")
+    recorded_by: Mapped[str] = mapped_column(String(200))
+    recorded_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
 class ReminderRound(Base):
     """One round of chasing one obligation (``before-5``, ``due``, ``overdue-2``…): recorded
     with the message that carried it, so a round is never sent twice."""
@@ -398,6 +460,21 @@ class DocumentSent(Base):
     recipient: Mapped[str] = mapped_column(String(254))
     via: Mapped[str] = mapped_column(String(20))
     sent_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class DraftComment(Base):
+    """One agency's factual-accuracy comment on one section of a draft report version."""
+
+    __tablename__ = "draft_comment"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    review_id: Mapped[int] = mapped_column(ForeignKey("review.id"), index=True)
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id"))
+    draft_version: Mapped[int] = mapped_column(Integer)
+    section: Mapped[str] = mapped_column(String(200))
+    comment: Mapped[str] = mapped_column(Text)
+    submitted_by: Mapped[str] = mapped_column(String(200))
+    submitted_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 # --- action plans, progress and the board's learning (issue 11) ------------------------------

@@ -25,6 +25,7 @@ from models.orm import (
     ActionStatus,
     ActionStatusChange,
     Agency,
+    AuditEvent,
     Board,
     Decision,
     Obligation,
@@ -129,6 +130,19 @@ def _board_reviews(session: Session, board_id: int) -> list[Review]:
     )
 
 
+def _closed_on(session: Session, board_id: int) -> dict[int, date]:
+    """When each closed review of the board was closed (its ``review_closed`` audit record)."""
+    return {
+        review_id: at.date()
+        for review_id, at in session.execute(
+            select(AuditEvent.review_id, AuditEvent.at)
+            .join(Review, Review.id == AuditEvent.review_id)
+            .where(Review.board_id == board_id, AuditEvent.action == "review_closed")
+        ).tuples()
+        if review_id is not None
+    }
+
+
 def _changes_by_item(
     session: Session, item_ids: Iterable[int]
 ) -> dict[int, list[ActionStatusChange]]:
@@ -200,7 +214,13 @@ def quarterly_report(session: Session, board: Board, quarter: Quarter) -> Quarte
     names = _agency_names(session, board.id)
     summaries: list[PlanSummary] = []
     rows: list[QuarterItem] = []
-    reviews = [r for r in _board_reviews(session, board.id) if r.status is ReviewStatus.OPEN]
+    closed = _closed_on(session, board.id)
+    # Open at the quarter's end: a review closed since still shows in that quarter's report.
+    reviews = [
+        r
+        for r in _board_reviews(session, board.id)
+        if r.status is ReviewStatus.OPEN or (r.id in closed and closed[r.id] > end)
+    ]
     reports = plans.progress_reports(session, [r.id for r in reviews])
     received = sum(1 for r in reports if quarter.start <= r.submitted_at.date() <= end)
     latest_word: dict[tuple[int, int], dict[str, str]] = {}

@@ -72,11 +72,11 @@ def claim_review_run(
     if changed:
         record_audit(
             session,
-            review_id=review.id,
-            actor=actor,
-            action="review_started",
-            detail={"flow_run_id": flow_run_id},
-            at=at,
+            review.id,
+            actor,
+            "review_started",
+            {"flow_run_id": flow_run_id},
+            at,
             key=review_key(reference, "review_started"),
         )
     session.refresh(review, ["flow_run_id"])
@@ -93,10 +93,10 @@ def record_foreign_run(
     review = get_review(session, reference)
     record_audit(
         session,
-        review_id=review.id,
-        actor="case-reviews",
-        action="foreign_run_refused",
-        detail={"flow_run_id": flow_run_id, "owner": owner},
-        at=at,
+        review.id,
+        "case-reviews",
+        "foreign_run_refused",
+        {"flow_run_id": flow_run_id, "owner": owner},
+        at,
         key=review_key(reference, f"foreign_run_refused:{flow_run_id}"),
     )

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import re
 from datetime import date
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from core.criteria import Harm
+from core.deadlines.engine import Period
 from core.limits import NAME_MAX, Summary, Text
+from core.regime import FamilyStep, RecipientRole
 from models.orm import Regime
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -66,15 +68,32 @@ class BoardIn(_In):
     chair_email: Email
     business_manager_email: Email
     national_panel_email: Email
+    performance_committee_email: Email | None = Field(
+        default=None,
+        description="The performance committee: its quarterly report and learning summaries "
+        "(the business manager's address if not given).",
+    )
     local_authority: str | None = Field(
         default=None,
         description="The agency that is the local authority (it notifies the national panel of "
         "serious incidents for an LCSPR): one of the agencies' names.",
     )
+    learning_committee_email: Email | None = Field(
+        default=None, description="The learning and development committee (learning summaries)."
+    )
     agencies: list[AgencyIn] = Field(min_length=1)
+    addresses: dict[RecipientRole, Email] = Field(
+        default_factory=dict,
+        description="Other recipients of the regimes' notices, by role: "
+        "director_of_childrens_services, director_of_adult_social_services, ofsted, "
+        "department_for_education, secretary_of_state, welsh_government.",
+    )
 
     @model_validator(mode="after")
     def _agency_names_unique(self) -> BoardIn:
+        own = sorted({"chair", "business_manager", "national_panel"} & set(self.addresses))
+        if own:
+            raise ValueError(f"addresses: {own[0]} has its own field ({own[0]}_email)")
         seen: set[str] = set()
         for agency in self.agencies:
             if agency.name.casefold() in seen:
@@ -190,6 +209,53 @@ class IdentityView(BaseModel):
     nhs_number: str | None
 
 
+class DelayIn(_In, Period):
+    """A delay to a review (e.g. parallel criminal proceedings): why, when, and what learning
+    was captured meanwhile. Open while ``end`` (``--to``) is empty."""
+
+    what: ClassVar[str] = "delay"
+    end_field: ClassVar[str] = "to"
+
+    reason: NonEmptyText
+    learning: Text = ""
+
+
+class DelayView(BaseModel):
+    """A recorded delay, as ``reviews status`` shows it."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    reason: str
+    start: date
+    end: date | None
+    learning: str
+    moves_dates: bool = False
+
+
+class FamilyStepIn(_In):
+    """One step of the family's involvement, as the business manager records it. The family
+    member's name and relationship, when given, are identity: kept in ``review_name``."""
+
+    step: FamilyStep
+    on_date: date
+    recorded_by: NonEmpty
+    how: Annotated[str, Field(max_length=NAME_MAX)] = ""
+    note: Text = ""
+    member_name: Annotated[str, Field(max_length=NAME_MAX)] | None = None
+    relationship: Annotated[str, Field(max_length=100)] = "family member"
+
+
+class FamilyStepView(BaseModel):
+    """A recorded family step without the family member's identity."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    step: str
+    on_date: date
+    how: str
+    recorded_by: str
+
+
 class ReviewStatusView(BaseModel):
     """One open review in the ``status`` listing."""
 
@@ -202,3 +268,5 @@ class ReviewStatusView(BaseModel):
     next_deadline: date | None
     days_left: int | None
     run_state: str | None = None  # Prefect's word for the run, when Prefect was asked
+    delays: list[DelayView] = Field(default_factory=list)
+    family: list[FamilyStepView] = Field(default_factory=list)

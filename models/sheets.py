@@ -87,13 +87,14 @@ def validate_rows(
     rows: Sequence[Mapping[str, object]],
     *,
     first_row: int,
-    problems: list[RowProblem],
+    rejected: type[TableRejected],
     not_a_column: str,
     no_rows: str,
 ) -> list[Row]:
     """Validate ``rows`` under ``header`` (no header: no header checks) as ``model``, one per row
-    with anything in it; every problem is added to ``problems`` (``not_a_column`` names an unknown
-    heading, ``no_rows`` a file without a filled row)."""
+    with anything in it; raise ``rejected`` with every problem if there is any (``not_a_column``
+    names an unknown heading, ``no_rows`` a file without a filled row)."""
+    problems: list[RowProblem] = []
     column_of: dict[str, str] = {}  # heading as written -> our column name
     heading_of: dict[str, str] = {}  # the reverse
     missing: set[str] = set()
@@ -143,6 +144,8 @@ def validate_rows(
                 )
     if not filled:
         problems.append(RowProblem(first_row, "", no_rows))
+    if problems:
+        raise rejected(problems)
     return valid
 
 
@@ -274,14 +277,15 @@ def template_csv(columns: Sequence[str], example: Mapping[str, Any]) -> bytes:
 def template_workbook(
     title: str,
     columns: Sequence[str],
-    example: Sequence[object],
+    example: Mapping[str, object],
     *,
-    date_cell: str,
+    typed: Mapping[str, object],
     widths: Mapping[str, int],
     width: int,
 ) -> Any:
-    """The template as a workbook: a ``title`` sheet with bold headings and the example row (its
-    ``date_cell`` a real date cell), columns ``widths`` wide (else ``width``)."""
+    """The template as a workbook: a ``title`` sheet with bold headings and the example row, its
+    ``typed`` cells real numbers or dates (a date shown yyyy-mm-dd) instead of the example's
+    text, columns ``widths`` wide (else ``width``)."""
     from openpyxl import Workbook  # only the Excel templates need it (see _read_xlsx)
     from openpyxl.styles import Alignment, Font
 
@@ -293,8 +297,10 @@ def template_workbook(
     sheet.append(list(columns))
     for cell in sheet[1]:
         cell.font = Font(bold=True)
-    sheet.append(list(example))
-    sheet[date_cell].number_format = "yyyy-mm-dd"
+    sheet.append([typed.get(c, example[c]) for c in columns])
+    for cell in sheet[2]:
+        if isinstance(cell.value, datetime | date):
+            cell.number_format = "yyyy-mm-dd"
     sheet.freeze_panes = "A2"
     for index, name in enumerate(columns):
         letter = sheet.cell(row=1, column=index + 1).column_letter

@@ -6,12 +6,12 @@ Every function takes the session and never commits: the caller owns the transact
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import ColumnElement, func, insert, or_, select
 from sqlalchemy.orm import Session
 
 from core.criteria import Assessment, CaseFacts, assess
@@ -22,9 +22,11 @@ from models.identity_guard import KnownIdentity, identity_leaks, identity_of
 from models.orm import (
     Agency,
     AuditEvent,
+    Base,
     Board,
     ClockStopPeriod,
     Decision,
+    FamilyInvolvement,
     Obligation,
     ObligationStatus,
     OutboxMessage,
@@ -32,6 +34,7 @@ from models.orm import (
     ReminderRound,
     Review,
     ReviewAgency,
+    ReviewDelay,
     ReviewEvent,
     ReviewStatus,
     SubjectIdentity,
@@ -40,6 +43,9 @@ from models.orm import (
 from models.schemas import (
     AgencyView,
     BoardIn,
+    DelayIn,
+    DelayView,
+    FamilyStepView,
     IdentityView,
     LocalAuthorityNotificationIn,
     ReferralIn,
@@ -48,6 +54,8 @@ from models.schemas import (
     fields_of,
 )
 from models.timeline import parse_rows
+
+RowT = TypeVar("RowT", bound=Base)
 
 
 @dataclass(frozen=True)
@@ -91,8 +99,11 @@ def load_board(session: Session, board_in: BoardIn) -> Board:
         board = Board(name=board_in.name)
         session.add(board)
     board.chair_email = board_in.chair_email
+    board.performance_committee_email = board_in.performance_committee_email
     board.business_manager_email = board_in.business_manager_email
     board.national_panel_email = board_in.national_panel_email
+    board.addresses = {str(role): address for role, address in board_in.addresses.items()}
+    board.learning_committee_email = board_in.learning_committee_email
     session.flush()
     existing = {
         a.name: a for a in session.scalars(select(Agency).where(Agency.board_id == board.id))
@@ -123,6 +134,16 @@ def get_board(session: Session, name: str | None = None) -> Board:
     if not boards:
         raise NotFound("no board is loaded: run 'reviews board load FILE.yaml' first")
     raise NotFound(f"several boards are loaded; none is called {name!r}")
+
+
+def recipient_address(board: Board, role: str) -> str | None:
+    """The board's address for a notice recipient role (None when the board file has none)."""
+    own = {
+        "chair": board.chair_email,
+        "business_manager": board.business_manager_email,
+        "national_panel": board.national_panel_email,
+    }
+    return own.get(role) or (board.addresses or {}).get(role)
 
 
 def list_agencies(session: Session, board_id: int) -> list[AgencyView]:
@@ -274,15 +295,15 @@ def add_referral(
         )
     record_audit(
         session,
-        review_id=review.id,
-        actor=actor,
-        action="referral_recorded",
-        detail={
+        review.id,
+        actor,
+        "referral_recorded",
+        {
             "reference": review.reference,
             "regime": review.regime.value,
             "criteria": assessment.summary if assessment else "no criteria in the rule pack",
         },
-        at=now,
+        now,
     )
     session.flush()
     return review
@@ -297,6 +318,20 @@ def criteria_assessment(
         return None
     referral = get_referral(session, review.id)
     return assess(criteria, CaseFacts.model_validate(referral, from_attributes=True))
+
+
+def add_row(session: Session, row: RowT) -> RowT:
+    """Add ``row`` and flush it, so its id is set; the caller's transaction commits it."""
+    session.add(row)
+    session.flush()
+    return row
+
+
+def rows(
+    session: Session, model: type[RowT], *where: ColumnElement[bool], order_by: Sequence[Any]
+) -> list[RowT]:
+    """Every ``model`` row that meets ``where``, in ``order_by`` order."""
+    return list(session.scalars(select(model).where(*where).order_by(*order_by)))
 
 
 def get_review(session: Session, reference: str) -> Review:
@@ -337,14 +372,7 @@ def reveal_identity(session: Session, reference: str, *, actor: str, now: dateti
     identity = session.scalars(
         select(SubjectIdentity).where(SubjectIdentity.review_id == review.id)
     ).one()
-    record_audit(
-        session,
-        review_id=review.id,
-        actor=actor,
-        action="identity_revealed",
-        detail={"reference": reference},
-        at=now,
-    )
+    record_audit(session, review.id, actor, "identity_revealed", {"reference": reference}, now)
     return IdentityView.model_validate(identity)
 
 
@@ -427,26 +455,74 @@ def add_clock_stop(
     )
     record_audit(
         session,
-        review_id=review_id,
-        actor=actor,
-        action="clock_stopped",
-        detail={
-            "start": stop.start.isoformat(),
-            "end": stop.end.isoformat(),
-            "reason": stop.reason,
-        },
-        at=now,
+        review_id,
+        actor,
+        "clock_stopped",
+        {"start": stop.start.isoformat(), "end": stop.end.isoformat(), "reason": stop.reason},
+        now,
     )
 
 
+def record_delay(
+    session: Session, *, review: Review, delay: DelayIn, actor: str, now: datetime
+) -> ReviewDelay:
+    """Record a delay (its reason, period and the learning captured meanwhile); audited. It
+    moves the stoppable statutory dates only where the regime's pack says so."""
+    row = add_row(
+        session,
+        ReviewDelay(review_id=review.id, recorded_by=actor, recorded_at=now, **delay.model_dump()),
+    )
+    record_audit(
+        session,
+        review.id,
+        actor,
+        "delay_recorded",
+        {
+            "reason": delay.reason,
+            "from": delay.start.isoformat(),
+            "to": delay.end.isoformat() if delay.end else None,
+            "learning": delay.learning,
+        },
+        now,
+    )
+    return row
+
+
+def review_delays(session: Session, review_id: int) -> list[ReviewDelay]:
+    """The review's recorded delays, earliest first."""
+    return list(
+        session.scalars(
+            select(ReviewDelay)
+            .where(ReviewDelay.review_id == review_id)
+            .order_by(ReviewDelay.start, ReviewDelay.id)
+        )
+    )
+
+
+def _date_moving_stops(
+    session: Session, review: Review, deadlines: DeadlineEngine
+) -> list[ClockStop]:
+    """The periods that push the review's stoppable dates out: none unless its pack says a
+    delay moves them (``delays_move_dates``); then every finished delay and clock stop."""
+    if not deadlines.pack(review.regime.value).delays_move_dates:
+        return []
+    finished = [
+        ClockStop(start=d.start, end=d.end, reason=d.reason)
+        for d in review_delays(session, review.id)
+        if d.end is not None
+    ]
+    return clock_stops(session, review.id) + finished
+
+
 def review_deadlines(session: Session, review: Review, deadlines: DeadlineEngine) -> list[Deadline]:
-    """Every deadline the review's recorded events and clock stops give."""
+    """Every deadline the review's recorded events give (with its delays, where the pack lets
+    a delay move a date)."""
     events = review_events(session, review.id)
     known = deadlines.known_events(review.regime.value)
     return deadlines.compute(
         review.regime.value,
         {k: v for k, v in events.items() if k in known},
-        clock_stops(session, review.id),
+        _date_moving_stops(session, review, deadlines),
     )
 
 
@@ -458,42 +534,33 @@ _OWED_TO: Mapping[str, str] = {
     "panel_copy": "national panel",
     "review_completion": "board",
     "action_plan_signoff": "board",
+    "professional_forum": "performance committee",
 }
 
 # Milestones that are facts of record, not things anyone owes.
-_NOT_OWED = frozenset({"published_until", "timeline_return", "action_progress"})
+_NOT_OWED = frozenset(
+    {
+        "published_until",
+        "timeline_return",
+        "action_progress",
+        "agency_summary",
+        "agency_review_report",
+    }
+)
 
 
 def upsert_obligation(
-    session: Session,
-    *,
-    key: str,
-    review_id: int,
-    milestone: str,
-    description: str,
-    owed_by: str,
-    owed_to: str,
-    due_on: date,
-    now: datetime,
-    agency_id: int | None = None,
+    session: Session, *, key: str, due_on: date, now: datetime, **fields: Any
 ) -> Obligation:
-    """Open the obligation with this key, or move an open one's due date (e.g. a clock stop)."""
+    """Open the obligation with this key, or move an open one's due date (e.g. a clock stop).
+    ``fields`` are the other :class:`Obligation` columns (review, milestone, description, who
+    owes it to whom, the agency that owes it), used when it is opened."""
     obligation = session.scalar(select(Obligation).where(Obligation.key == key))
     if obligation is None:
-        obligation = Obligation(
-            key=key,
-            review_id=review_id,
-            milestone=milestone,
-            description=description,
-            owed_by=owed_by,
-            owed_to=owed_to,
-            agency_id=agency_id,
-            due_on=due_on,
-            status=ObligationStatus.OPEN,
-            created_at=now,
-        )
-        session.add(obligation)
-    elif obligation.status is ObligationStatus.OPEN:
+        status = ObligationStatus.OPEN
+        row = Obligation(key=key, due_on=due_on, status=status, created_at=now, **fields)
+        return add_row(session, row)
+    if obligation.status is ObligationStatus.OPEN:
         obligation.due_on = due_on
     session.flush()
     return obligation
@@ -556,11 +623,11 @@ def record_local_authority_notification(
     )
     record_audit(
         session,
-        review_id=review.id,
-        actor=actor,
-        action="local_authority_notification_recorded",
-        detail={"sent_on": notification.sent_on.isoformat(), "to": list(notification.to)},
-        at=now,
+        review.id,
+        actor,
+        "local_authority_notification_recorded",
+        {"sent_on": notification.sent_on.isoformat(), "to": list(notification.to)},
+        now,
         key=review_key(review.reference, "local_authority_notification"),
     )
 
@@ -583,6 +650,14 @@ def meet_obligation(session: Session, *, key: str, on_date: date, note: str = ""
     obligation.note = note
     session.flush()
     return True
+
+
+def meet_agency_obligation(
+    session: Session, review: Review, duty: str, agency: Agency, on_date: date
+) -> bool:
+    """Mark the agency's open ``duty`` obligation on the review met (False: none open)."""
+    key = agency_obligation_key(review.reference, duty, agency.name)
+    return meet_obligation(session, key=key, on_date=on_date)
 
 
 def obligations(
@@ -695,30 +770,10 @@ def latest_timeline_submissions(session: Session, review_id: int) -> dict[int, T
     return latest
 
 
-def add_timeline_submission(
-    session: Session,
-    *,
-    review_id: int,
-    agency_id: int,
-    version: int,
-    submitted_at: datetime,
-    submitted_by: str,
-    source: str,
-    events: list[dict[str, str]],
-) -> TimelineSubmission:
-    """Store one version of an agency's timeline (earlier versions are kept)."""
-    row = TimelineSubmission(
-        review_id=review_id,
-        agency_id=agency_id,
-        version=version,
-        submitted_at=submitted_at,
-        submitted_by=submitted_by,
-        source=source,
-        events=events,
-    )
-    session.add(row)
-    session.flush()
-    return row
+def add_timeline_submission(session: Session, **fields: Any) -> TimelineSubmission:
+    """Store one version of an agency's timeline (earlier versions are kept): ``fields`` are
+    the :class:`TimelineSubmission` columns."""
+    return add_row(session, TimelineSubmission(**fields))
 
 
 def combined_timeline(session: Session, review: Review) -> CombinedTimeline:
@@ -768,7 +823,8 @@ def reminder_candidates(
             Obligation.status == ObligationStatus.OPEN,
             Obligation.due_on <= horizon,
             Obligation.milestone.in_(list(milestones)),
-            Review.status == ReviewStatus.OPEN,
+            # A published report is taken down after the review has closed: still chased.
+            or_(Review.status == ReviewStatus.OPEN, Obligation.milestone == "published_until"),
         )
         .order_by(Obligation.due_on, Obligation.id)
     )
@@ -783,6 +839,24 @@ def sent_reminder_rounds(session: Session, obligation_ids: list[int]) -> set[tup
                 ReminderRound.obligation_id.in_(obligation_ids)
             )
         ).tuples()
+    )
+
+
+def rounds_after_met(session: Session, review_id: int) -> int:
+    """Reminder rounds of the review recorded after their obligation was met: chasing someone
+    for what they had already answered (there should be none)."""
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(ReminderRound)
+            .join(Obligation, Obligation.id == ReminderRound.obligation_id)
+            .where(
+                Obligation.review_id == review_id,
+                Obligation.met_on.is_not(None),
+                ReminderRound.on_date > Obligation.met_on,
+            )
+        )
+        or 0
     )
 
 
@@ -819,35 +893,13 @@ def board_open_obligations(session: Session, board_id: int) -> list[tuple[Obliga
 # --- decisions and audit ---------------------------------------------------------------------
 
 
-def record_decision(
-    session: Session,
-    *,
-    review_id: int,
-    kind: str,
-    outcome: str,
-    rationale: str,
-    decided_by: str,
-    decided_at: datetime,
-    methodology: str | None = None,
-    lead_reviewers: list[str] | None = None,
-) -> Decision:
-    """Record a decision of this kind once; a replay returns the first record unchanged."""
+def record_decision(session: Session, *, review_id: int, kind: str, **fields: Any) -> Decision:
+    """Record a decision of this kind once; a replay returns the first record unchanged.
+    ``fields`` are the other :class:`Decision` columns."""
     existing = get_decision(session, review_id, kind)
     if existing is not None:
         return existing
-    decision = Decision(
-        review_id=review_id,
-        kind=kind,
-        outcome=outcome,
-        methodology=methodology,
-        rationale=rationale,
-        lead_reviewers=lead_reviewers or [],
-        decided_by=decided_by,
-        decided_at=decided_at,
-    )
-    session.add(decision)
-    session.flush()
-    return decision
+    return add_row(session, Decision(review_id=review_id, kind=kind, **fields))
 
 
 def get_decision(session: Session, review_id: int, kind: str) -> Decision | None:
@@ -859,7 +911,6 @@ def get_decision(session: Session, review_id: int, kind: str) -> Decision | None
 
 def record_audit(
     session: Session,
-    *,
     review_id: int | None,
     actor: str,
     action: str,
@@ -867,15 +918,23 @@ def record_audit(
     at: datetime,
     key: str | None = None,
 ) -> AuditEvent | None:
-    """Append an audit event. With a ``key`` it is recorded at most once (replay-safe)."""
-    if key is not None and session.scalar(select(AuditEvent.id).where(AuditEvent.key == key)):
+    """Append an audit event: on review ``review_id``, ``actor`` did ``action`` (``detail``) at
+    ``at``. With a ``key`` it is recorded at most once (replay-safe)."""
+    if key is not None and audit_recorded(session, key):
         return None
-    audit = AuditEvent(
-        review_id=review_id, key=key, actor=actor, action=action, detail=detail, at=at
-    )
-    session.add(audit)
-    session.flush()
-    return audit
+    row = AuditEvent(review_id=review_id, key=key, actor=actor, action=action, detail=detail, at=at)
+    return add_row(session, row)
+
+
+def audit_recorded(session: Session, key: str) -> bool:
+    """Whether the keyed audit record ``key`` exists (a step done before this replay)."""
+    return session.scalar(select(AuditEvent.id).where(AuditEvent.key == key)) is not None
+
+
+def audit_detail(session: Session, key: str) -> dict[str, Any] | None:
+    """The detail of the keyed audit record, if it was written."""
+    audit = session.scalar(select(AuditEvent).where(AuditEvent.key == key))
+    return dict(audit.detail) if audit is not None else None
 
 
 def completed_stages(session: Session, review_id: int) -> list[str]:
@@ -888,11 +947,24 @@ def completed_stages(session: Session, review_id: int) -> list[str]:
     return [str(row.detail["stage"]) for row in rows]
 
 
+def refused_answers(session: Session, review_id: int, gate: str) -> list[list[str]]:
+    """The problems of each answer ``gate`` refused, in order."""
+    rows = session.scalars(
+        select(AuditEvent)
+        .where(AuditEvent.review_id == review_id, AuditEvent.action == "gate_answer_refused")
+        .order_by(AuditEvent.id)
+    )
+    return [list(row.detail["problems"]) for row in rows if row.detail.get("gate") == gate]
+
+
 # --- status ------------------------------------------------------------------------------------
 
 
-def open_review_status(session: Session, today: date) -> list[ReviewStatusView]:
-    """Every open review with its stage, the gate it waits at and its next deadline."""
+def open_review_status(
+    session: Session, today: date, deadlines: DeadlineEngine | None = None
+) -> list[ReviewStatusView]:
+    """Every open review with its stage, the gate it waits at, its next deadline, its recorded
+    delays (and whether they move its dates) and the family's involvement so far."""
     reviews = session.scalars(
         select(Review).where(Review.status == ReviewStatus.OPEN).order_by(Review.reference)
     )
@@ -904,9 +976,18 @@ def open_review_status(session: Session, today: date) -> list[ReviewStatusView]:
         .order_by(Obligation.due_on, Obligation.milestone)
     ):
         next_due.setdefault(obligation.review_id, obligation)
+    delays: dict[int, list[ReviewDelay]] = {}
+    for delay in session.scalars(select(ReviewDelay).order_by(ReviewDelay.start, ReviewDelay.id)):
+        delays.setdefault(delay.review_id, []).append(delay)
+    family: dict[int, list[FamilyInvolvement]] = {}
+    for step in session.scalars(
+        select(FamilyInvolvement).order_by(FamilyInvolvement.on_date, FamilyInvolvement.id)
+    ):
+        family.setdefault(step.review_id, []).append(step)
     views = []
     for review in reviews:
         nxt = next_due.get(review.id)
+        moves = deadlines is not None and deadlines.pack(review.regime.value).delays_move_dates
         views.append(
             ReviewStatusView(
                 reference=review.reference,
@@ -917,6 +998,11 @@ def open_review_status(session: Session, today: date) -> list[ReviewStatusView]:
                 next_milestone=nxt.milestone if nxt else None,
                 next_deadline=nxt.due_on if nxt else None,
                 days_left=(nxt.due_on - today).days if nxt else None,
+                delays=[
+                    DelayView.model_validate(d).model_copy(update={"moves_dates": moves})
+                    for d in delays.get(review.id, [])
+                ],
+                family=[FamilyStepView.model_validate(f) for f in family.get(review.id, [])],
             )
         )
     return views

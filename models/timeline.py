@@ -244,20 +244,16 @@ def parse_rows(rows: Iterable[Mapping[str, object]], *, first_row: int = 2) -> l
 def _parse(
     header: Sequence[str] | None, rows: Sequence[Mapping[str, object]], first_row: int
 ) -> list[TimelineEvent]:
-    problems: list[RowProblem] = []
-    events = validate_rows(
+    return validate_rows(
         TimelineEvent,
         COLUMNS,
         header,
         rows,
         first_row=first_row,
-        problems=problems,
+        rejected=TimelineRejected,
         not_a_column="is not a timeline column",
         no_rows="the timeline has no events; add one row per event",
     )
-    if problems:
-        raise TimelineRejected(problems)
-    return events
 
 
 def parse_timeline_file(filename: str, data: bytes) -> list[TimelineEvent]:
@@ -360,13 +356,11 @@ def template_xlsx() -> bytes:
     """
     from openpyxl.styles import Font  # only the Excel template needs it (see models.sheets)
 
-    example: list[object] = [_EXAMPLE[c] for c in COLUMNS]
-    example[0] = date.fromisoformat(_EXAMPLE["date"])
     workbook = template_workbook(
         "Timeline",
         COLUMNS,
-        example,
-        date_cell="A2",
+        _EXAMPLE,
+        typed={"date": date.fromisoformat(_EXAMPLE["date"])},
         widths={"date": 14, "practitioner_role": 22, "significance": 14},
         width=40,
     )

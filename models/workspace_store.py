@@ -100,10 +100,9 @@ def days_text(days: int) -> str:
     return f"{days} day{'s' if days != 1 else ''} left"
 
 
-class RegisterRow(BaseModel):
-    """One review in the register (pseudonymised)."""
-
-    model_config = ConfigDict(frozen=True)
+class ReviewHeading(BaseModel):
+    """What every view of a review starts with (pseudonymised): which review, where it stands,
+    and the gate it waits at with its Prefect run."""
 
     reference: str
     regime: str
@@ -112,6 +111,13 @@ class RegisterRow(BaseModel):
     stage: str
     waiting_at: str | None
     flow_run_id: str | None
+
+
+class RegisterRow(ReviewHeading):
+    """One review in the register."""
+
+    model_config = ConfigDict(frozen=True)
+
     next_milestone: str | None
     next_due: date | None
     days_left: int | None
@@ -119,6 +125,11 @@ class RegisterRow(BaseModel):
     rag: Rag | None
     timelines_in: int
     timelines_requested: int
+
+
+def _heading(review: Review) -> dict[str, Any]:
+    """The :class:`ReviewHeading` fields of ``review``."""
+    return ReviewHeading.model_validate(review, from_attributes=True).model_dump()
 
 
 def _rag(days_left: int | None, due: date | None, amber_by: date) -> Rag | None:
@@ -190,13 +201,7 @@ def register(
         nxt = None if closed else _next_obligation(open_by_review[review.id])
         days = (nxt.due_on - today).days if nxt else None
         row = RegisterRow(
-            reference=review.reference,
-            regime=review.regime.value,
-            pseudonym=review.pseudonym,
-            status=review.status.value,
-            stage=review.stage,
-            waiting_at=review.waiting_at,
-            flow_run_id=review.flow_run_id,
+            **_heading(review),
             next_milestone=nxt.milestone if nxt else None,
             next_due=nxt.due_on if nxt else None,
             days_left=days,
@@ -251,22 +256,18 @@ class AuditView(BaseModel):
     detail: dict[str, Any]
 
 
-class ReviewPage(BaseModel):
-    """What the review's page shows (pseudonymised): stages with their dates, every deadline
-    met or missed, each agency's obligations with their reminders, and the audit trail."""
+class ReviewPage(ReviewHeading):
+    """What the review's page shows: stages with their dates, every deadline met or missed,
+    each agency's obligations with their reminders, and the audit trail."""
 
-    reference: str
-    regime: str
-    pseudonym: str
-    status: str
-    stage: str
-    waiting_at: str | None
-    flow_run_id: str | None
     agencies: list[str]
     stages: list[StageRecord]
     board_deadlines: list[DeadlineView]
     agency_obligations: dict[str, list[DeadlineView]]
     audit: list[AuditView]
+
+
+_OBLIGATION_FIELDS = ("milestone", "description", "owed_by", "owed_to", "due_on", "met_on")
 
 
 def _deadline(obligation: Obligation, reminders: list[ReminderView], today: date) -> DeadlineView:
@@ -280,12 +281,7 @@ def _deadline(obligation: Obligation, reminders: list[ReminderView], today: date
         state = "missed" if obligation.due_on < today else "open"
     open_now = obligation.status is ObligationStatus.OPEN
     return DeadlineView(
-        milestone=obligation.milestone,
-        description=obligation.description,
-        owed_by=obligation.owed_by,
-        owed_to=obligation.owed_to,
-        due_on=obligation.due_on,
-        met_on=obligation.met_on,
+        **{name: getattr(obligation, name) for name in _OBLIGATION_FIELDS},
         state=state,
         due_text=days_text((obligation.due_on - today).days) if open_now else None,
         reminders=reminders,
@@ -337,13 +333,7 @@ def review_page(session: Session, review: Review, *, today: date) -> ReviewPage:
         )
     )
     return ReviewPage(
-        reference=review.reference,
-        regime=review.regime.value,
-        pseudonym=review.pseudonym,
-        status=review.status.value,
-        stage=review.stage,
-        waiting_at=review.waiting_at,
-        flow_run_id=review.flow_run_id,
+        **_heading(review),
         agencies=agencies,
         stages=stages,
         board_deadlines=board,
