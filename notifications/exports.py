@@ -67,9 +67,22 @@ def _markdown_cell(text: str) -> str:
     return " ".join(escaped.split())
 
 
+_TABLE = ("group", "date", "agency", "what_happened", "flags")
+_LABELS = {
+    "risk": "Risk",
+    "response": "Response",
+    "partnership": "Partnership",
+    "learning": "Learning",
+    "practitioner_role": "Practitioner role",
+    "significance": "Significance",
+}
+
+
 def to_markdown(combined: CombinedTimeline) -> str:
     """The combined timeline as markdown for a Prefect artifact: a heading with the reference and
-    pseudonym, the conflicts as a list, then one table row per entry (pipes and markup escaped)."""
+    pseudonym, the conflicts as a list, then a narrow table (group, date, agency, what happened,
+    flags) with one row per entry and each entry's other cells below it as a numbered list
+    (pipes and markup escaped)."""
     lines = [
         f"## Significant events timeline: {_markdown_cell(combined.reference)} "
         f"({_markdown_cell(combined.pseudonym)})",
@@ -83,22 +96,20 @@ def to_markdown(combined: CombinedTimeline) -> str:
         lines.append("")
         lines.extend(f"- {_markdown_cell(c)}" for c in combined.conflicts)
         lines.append("")
-    headings = [
-        "Group",
-        "Date",
-        "Agency",
-        "What happened",
-        "Risk",
-        "Response",
-        "Partnership",
-        "Learning",
-        "Practitioner role",
-        "Significance",
-        "Flags",
-    ]
-    lines.append("| " + " | ".join(headings) + " |")
-    lines.append("|" + "---|" * len(headings))
-    for entry in combined.entries:
-        row = _row(entry)
-        lines.append("| " + " | ".join(_markdown_cell(row[c]) for c in CSV_COLUMNS) + " |")
+    # Prefect's artifact page cuts a wide table off on the right: the table keeps the five
+    # columns a reader scans (each cell wraps), and each event's other cells follow it as a list.
+    lines.append("| " + " | ".join(c.replace("_", " ").capitalize() for c in _TABLE) + " |")
+    lines.append("|" + "---|" * len(_TABLE))
+    rows = [_row(entry) for entry in combined.entries]
+    for row in rows:
+        lines.append("| " + " | ".join(_markdown_cell(row[c]) for c in _TABLE) + " |")
+    for number, row in enumerate(rows, start=1):
+        details = [(c, row[c]) for c in CSV_COLUMNS if c not in _TABLE and row[c].strip()]
+        if not details:
+            continue
+        lines += [
+            "",
+            f"**{number}. {_markdown_cell(row['date'])}, {_markdown_cell(row['agency'])}**",
+        ]
+        lines += [f"- {_LABELS.get(c, c)}: {_markdown_cell(text)}" for c, text in details]
     return "\n".join(lines) + "\n"

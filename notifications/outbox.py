@@ -1,8 +1,9 @@
 """The outbox: every message is a row with a unique key before it is sent.
 
 * Queueing is idempotent: the same key is stored once, however often a flow replays.
-* Delivery claims one row at a time (``pending`` -> ``sending`` in one UPDATE), sends it,
-  and marks it ``sent`` in its own transaction, so a failure for one recipient never re-sends
+* Delivery claims one row at a time (``pending`` -> ``sending`` in one UPDATE), sends it
+  (a batch shares one SMTP session, each message handed over on its own), and marks it
+  ``sent`` in its own transaction, so a failure for one recipient never re-sends
   to the others, and two deliverers never send the same row.
 * A failed send goes back to ``pending`` with its error, attempt count and a back-off.
 * The one ambiguous case: the process dies after the SMTP server accepted a message and before
@@ -27,7 +28,7 @@ from models.documents import blob_path
 from models.documents_store import document_with_reference, view
 from models.identity_guard import KnownIdentity, TextIndex
 from models.orm import Board, OutboxMessage, Review
-from notifications.mailer import Attachment, DeliveryFailed, Mailer, OutgoingMessage
+from notifications.mailer import Attachment, DeliveryFailed, Mailer, OutgoingMessage, sending
 from notifications.render import RenderedEmail, render
 
 BACKOFF = (
@@ -124,24 +125,30 @@ def queue_review_email(
     """Render a ``kind`` message about ``review`` (its board, reference and pseudonym) and queue
     it under ``{reference}:{key}:{recipient}``, once only; refused if its text carries the
     subject's identity. Returns True if it is new."""
-    board = session.get_one(Board, review.board_id)
-    email = render(
-        kind,
-        board_name=board.name,
-        board_contact=board.business_manager_email,
-        reference=review.reference,
-        pseudonym=review.pseudonym,
-        **context,
-    )
     return queue_message(
         session,
         key=message_key(review.reference, key, recipient),
         review_id=review.id,
         kind=kind,
         recipient=recipient,
-        email=email,
+        email=render_review_email(session, review, kind, **context),
         now=now,
         identity=store.known_identity(session, review.id),
+    )
+
+
+def render_review_email(
+    session: Session, review: Review, kind: str, **context: object
+) -> RenderedEmail:
+    """The ``kind`` message about ``review``, with its board, reference and pseudonym."""
+    board = session.get_one(Board, review.board_id)
+    return render(
+        kind,
+        board_name=board.name,
+        board_contact=board.business_manager_email,
+        reference=review.reference,
+        pseudonym=review.pseudonym,
+        **context,
     )
 
 
@@ -160,6 +167,40 @@ def _claim(sessions: sessionmaker[Session], row_id: int, now: datetime) -> bool:
             .values(status=OutboxStatus.SENDING, claimed_at=now)
         )
         return bool(getattr(claimed, "rowcount", 0))
+
+
+def _outgoing(
+    sessions: sessionmaker[Session], row_id: int, documents_dir: Path | None
+) -> OutgoingMessage:
+    with sessions() as session:
+        row = session.get_one(OutboxMessage, row_id)
+        attachment = (
+            _attachment(session, row.attachment_document_id, documents_dir)
+            if row.attachment_document_id is not None
+            else None
+        )
+        return OutgoingMessage(
+            row.key, row.recipient, row.subject, row.body_text, row.body_html, attachment
+        )
+
+
+def _mark_failed(sessions: sessionmaker[Session], row_id: int, now: datetime, error: str) -> None:
+    with sessions.begin() as session:
+        row = session.get_one(OutboxMessage, row_id)
+        row.attempts += 1
+        row.status = OutboxStatus.PENDING
+        row.last_error = error
+        row.next_attempt_at = now + BACKOFF[min(row.attempts, len(BACKOFF)) - 1]
+        row.claimed_at = None
+
+
+def _mark_sent(sessions: sessionmaker[Session], row_id: int, now: datetime) -> None:
+    with sessions.begin() as session:
+        row = session.get_one(OutboxMessage, row_id)
+        row.attempts += 1
+        row.status = OutboxStatus.SENT
+        row.sent_at = now
+        row.last_error = None
 
 
 def deliver_pending(
@@ -191,38 +232,18 @@ def deliver_pending(
             query = query.where(OutboxMessage.review_id == review_id)
         due = list(session.scalars(query.order_by(OutboxMessage.id).limit(limit)))
     sent = failed = 0
-    for row_id in due:
-        if not _claim(sessions, row_id, now()):
-            continue  # another deliverer has it
-        try:
-            with sessions() as session:
-                row = session.get_one(OutboxMessage, row_id)
-                attachment = (
-                    _attachment(session, row.attachment_document_id, documents_dir)
-                    if row.attachment_document_id is not None
-                    else None
-                )
-                message = OutgoingMessage(
-                    row.key, row.recipient, row.subject, row.body_text, row.body_html, attachment
-                )
-            mailer.send(message)
-        except DeliveryFailed as exc:
-            failed += 1
-            with sessions.begin() as session:
-                row = session.get_one(OutboxMessage, row_id)
-                row.attempts += 1
-                row.status = OutboxStatus.PENDING
-                row.last_error = str(exc)
-                row.next_attempt_at = now() + BACKOFF[min(row.attempts, len(BACKOFF)) - 1]
-                row.claimed_at = None
-            continue
-        sent += 1
-        with sessions.begin() as session:
-            row = session.get_one(OutboxMessage, row_id)
-            row.attempts += 1
-            row.status = OutboxStatus.SENT
-            row.sent_at = now()
-            row.last_error = None
+    with sending(mailer) as send:  # one SMTP session for the batch, one claim per message
+        for row_id in due:
+            if not _claim(sessions, row_id, now()):
+                continue  # another deliverer has it
+            try:
+                send(_outgoing(sessions, row_id, documents_dir))
+            except DeliveryFailed as exc:
+                failed += 1
+                _mark_failed(sessions, row_id, now(), str(exc))
+                continue
+            sent += 1
+            _mark_sent(sessions, row_id, now())
     with sessions() as session:
         pending_query = select(OutboxMessage.id).where(OutboxMessage.status != OutboxStatus.SENT)
         if review_id is not None:

@@ -71,6 +71,9 @@ def table_csv(rows: Sequence[BaseModel], columns: Sequence[str]) -> str:
     return out.getvalue()
 
 
+RAG_ORDER = ("red", "amber", "green")
+
+
 def _png(figure: Figure) -> str:
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
@@ -78,48 +81,23 @@ def _png(figure: Figure) -> str:
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
-def _rag_chart(report: QuarterlyReport) -> str | None:
-    if not report.plans:
+def _bar_chart(
+    labels: list[str], series: dict[str, tuple[list[int], str]], *, title: str, unit: str
+) -> str | None:
+    """Horizontal bars, one row per label, the series stacked left to right in their colours
+    (a legend when there is more than one series); no chart when there is nothing to show."""
+    if not labels:
         return None
-    labels = [p.reference for p in report.plans]
-    figure, axes = plt.subplots(figsize=(7, 0.5 + 0.45 * len(labels)))
-    left = [0] * len(labels)
-    for colour in ("red", "amber", "green"):
-        values = [getattr(p, colour) for p in report.plans]
-        axes.barh(labels, values, left=left, color=RAG_COLOURS[colour], label=colour)
-        left = [a + b for a, b in zip(left, values, strict=True)]
-    axes.set_xlabel("items")
-    axes.invert_yaxis()
-    axes.legend(loc="lower right", fontsize=8)
-    axes.set_title(f"Action plan items by RAG status, {report.quarter}")
-    return _png(figure)
-
-
-def _clock_chart(report: AnnualReport) -> str | None:
-    if not report.clocks:
-        return None
-    labels = [c.clock.split(" (")[0] for c in report.clocks]
     figure, axes = plt.subplots(figsize=(7, 0.6 + 0.45 * len(labels)))
-    met = [c.met for c in report.clocks]
-    missed = [c.missed for c in report.clocks]
-    axes.barh(labels, met, color=RAG_COLOURS["green"], label="met")
-    axes.barh(labels, missed, left=met, color=RAG_COLOURS["red"], label="missed")
+    left = [0] * len(labels)
+    for name, (values, colour) in series.items():
+        axes.barh(labels, values, left=left, color=colour, label=name)
+        left = [a + b for a, b in zip(left, values, strict=True)]
     axes.invert_yaxis()
-    axes.set_xlabel("reviews")
-    axes.legend(loc="lower right", fontsize=8)
-    axes.set_title(f"Statutory clocks due in {report.year}: met and missed")
-    return _png(figure)
-
-
-def _theme_chart(report: AnnualReport) -> str | None:
-    if not report.themes_this_year:
-        return None
-    labels = list(report.themes_this_year)
-    figure, axes = plt.subplots(figsize=(7, 0.6 + 0.4 * len(labels)))
-    axes.barh(labels, list(report.themes_this_year.values()), color="#37474f")
-    axes.invert_yaxis()
-    axes.set_xlabel("reviews")
-    axes.set_title(f"Learning themes across reviews reported in {report.year}")
+    axes.set_xlabel(unit)
+    if len(series) > 1:
+        axes.legend(loc="lower right", fontsize=8)
+    axes.set_title(title)
     return _png(figure)
 
 
@@ -146,7 +124,13 @@ ITEM_COLUMNS = (
 def render_quarterly(report: QuarterlyReport) -> ReportFiles:
     """The performance committee's quarterly report as HTML, PDF and CSV tables (``plans``,
     ``items``, ``overdue``, ``may-close``)."""
-    html = render_page("quarterly_report.html.j2", report=report, chart=_rag_chart(report))
+    chart = _bar_chart(
+        [p.reference for p in report.plans],
+        {c: ([getattr(p, c) for p in report.plans], RAG_COLOURS[c]) for c in RAG_ORDER},
+        title=f"Action plan items by RAG status, {report.quarter}",
+        unit="items",
+    )
+    html = render_page("quarterly_report.html.j2", report=report, chart=chart)
     return ReportFiles(
         stem=f"quarterly-{report.quarter}",
         html=html,
@@ -203,8 +187,21 @@ def render_annual(report: AnnualReport) -> ReportFiles:
     html = render_page(
         "annual_report.html.j2",
         report=report,
-        clock_chart=_clock_chart(report),
-        theme_chart=_theme_chart(report),
+        clock_chart=_bar_chart(
+            [c.clock.split(" (")[0] for c in report.clocks],
+            {
+                "met": ([c.met for c in report.clocks], RAG_COLOURS["green"]),
+                "missed": ([c.missed for c in report.clocks], RAG_COLOURS["red"]),
+            },
+            title=f"Statutory clocks due in {report.year}: met and missed",
+            unit="reviews",
+        ),
+        theme_chart=_bar_chart(
+            list(report.themes_this_year),
+            {"reviews": (list(report.themes_this_year.values()), "#37474f")},
+            title=f"Learning themes across reviews reported in {report.year}",
+            unit="reviews",
+        ),
     )
     headline = [
         _Figure(figure="actions completed in the year", value=report.actions_completed),

@@ -10,6 +10,7 @@ import socket
 import threading
 from dataclasses import dataclass, field
 from email.message import EmailMessage
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -21,11 +22,12 @@ class CaughtMessage:
     recipients: tuple[str, ...]
     message: EmailMessage
 
-    @property
+    # Parsing a header is slow and a simulation reads every message's subject each day.
+    @cached_property
     def subject(self) -> str:
         return str(self.message["Subject"])
 
-    @property
+    @cached_property
     def key(self) -> str:
         return str(self.message["X-Reviews-Key"])
 

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from core.clock import LONDON
 from core.deadlines import WorkingCalendar
 from models import store
+from models.action_plan_store import board_overdue_items
 from notifications.outbox import queue_message
 from notifications.reminders import ReminderPolicy, Round, rag, round_due
 from notifications.render import render
@@ -98,7 +99,7 @@ class _Letter:
 def _candidates(session: Session, today: date, policy: ReminderPolicy) -> list[_Candidate]:
     # A round can come at most this many calendar days before the due date.
     horizon = today + timedelta(days=2 * max(policy.before_working_days, default=0) + 14)
-    return [_Candidate(*row) for row in store.reminder_candidates(session, horizon, policy.chase)]
+    return list(map(_Candidate._make, store.reminder_candidates(session, horizon, policy.chase)))
 
 
 def _letters(
@@ -268,6 +269,19 @@ def queue_weekly_digest(
             for o, r in rows
         ]
         counts = {c: sum(1 for i in items if i["rag"] == c) for c in ("red", "amber", "green")}
+        overdue = board_overdue_items(session, board.id)
+        overdue_reviews = {r.id for _, r, _ in overdue}
+        late_actions = [
+            {
+                "reference": r.reference,
+                "pseudonym": r.pseudonym,
+                "number": item.number,
+                "action": item.action,
+                "owner": owner,
+                "due": item.due_on,
+            }
+            for item, r, owner in overdue
+        ]
         year, week, _ = today.isocalendar()
         queued_any |= queue_message(
             session,
@@ -284,8 +298,9 @@ def queue_weekly_digest(
                 counts=counts,
                 week_of=today,
                 amber_days=policy.amber_within_working_days,
+                overdue_actions=late_actions,
             ),
             now=now,
-            identity=store.known_identities(session, {r.id for _, r in rows}),
+            identity=store.known_identities(session, {r.id for _, r in rows} | overdue_reviews),
         )
     return queued_any
