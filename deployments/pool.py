@@ -25,7 +25,7 @@ from prefect.exceptions import ObjectNotFound
 from prefect.runner.storage import LocalStorage
 from prefect.workers.process import ProcessWorker
 
-from core.config import get_settings
+from core.config import Settings, get_settings
 from deployments.automations import apply_zombie_automation
 from deployments.serve import deployments
 
@@ -34,11 +34,15 @@ WORK_POOL = "reviews"
 CODE_DIR = Path(__file__).resolve().parent.parent
 
 
-def apply_to_work_pool(pool: str = WORK_POOL, concurrency: int | None = None) -> list[str]:
-    """Create (or update) the process work pool ``pool`` with its concurrency limit and apply
-    both deployments to it; returns the deployments' names. Idempotent: run it on every
-    release."""
-    limit = concurrency if concurrency is not None else get_settings().runner_limit
+def apply_to_work_pool(
+    pool: str = WORK_POOL, concurrency: int | None = None, settings: Settings | None = None
+) -> list[str]:
+    """Create (or update) the process work pool ``pool`` with its concurrency limit, create the
+    zombie-run automation and apply the deployments to the pool; returns the deployments'
+    names. ``settings`` (default: the process's) gives the limit, the zombie window and the
+    recovery interval. Idempotent: run it on every release."""
+    settings = settings or get_settings()
+    limit = concurrency if concurrency is not None else settings.runner_limit
     with get_client(sync_client=True) as client:
         try:
             client.read_work_pool(pool)
@@ -55,9 +59,9 @@ def apply_to_work_pool(pool: str = WORK_POOL, concurrency: int | None = None) ->
             )
         else:
             client.update_work_pool(pool, WorkPoolUpdate(concurrency_limit=limit))
-    apply_zombie_automation(timedelta(seconds=get_settings().zombie_after_seconds))
+    apply_zombie_automation(timedelta(seconds=settings.zombie_after_seconds))
     names = []
-    for deployment in deployments():
+    for deployment in deployments(settings):
         # A pull step that enters the installed code, instead of a temporary directory.
         deployment.storage = LocalStorage(path=str(CODE_DIR))
         deployment.apply(work_pool_name=pool)

@@ -1,4 +1,5 @@
-"""Serve the ``review`` deployment (started per review) and the daily ``sweep`` (08:00 London).
+"""Serve the ``review`` deployment (started per review), the daily ``sweep`` (08:00 London) and
+the performance committee's quarterly report (07:00 on the first day of each quarter).
 
 ``python -m deployments.serve`` runs both in one process against ``PREFECT_API_URL``. A
 suspended review holds no process: the server keeps its state and the served runner picks the
@@ -17,8 +18,9 @@ from prefect import serve
 from prefect.deployments.runner import RunnerDeployment
 from prefect.schedules import Cron, Interval
 
-from core.config import get_settings
+from core.config import Settings, get_settings
 from deployments.automations import apply_zombie_automation
+from flows.committee_report import committee_report
 from flows.recovery import recover
 from flows.review import review
 from flows.sweep import sweep
@@ -26,9 +28,13 @@ from flows.sweep import sweep
 REVIEW_DEPLOYMENT = "review/review"
 SWEEP_DEPLOYMENT = "sweep/daily-sweep"
 RECOVER_DEPLOYMENT = "recover/recover-crashed"
+COMMITTEE_REPORT_DEPLOYMENT = "committee-report/quarterly-committee-report"
 
 
-def deployments() -> list[RunnerDeployment]:
+def deployments(settings: Settings | None = None) -> list[RunnerDeployment]:
+    """The three deployments; ``settings`` (default: the process's) gives the recovery
+    interval."""
+    interval = (settings or get_settings()).recovery_interval_seconds
     found = [
         review.to_deployment(name="review", description="One statutory case review."),
         sweep.to_deployment(
@@ -39,7 +45,13 @@ def deployments() -> list[RunnerDeployment]:
         recover.to_deployment(
             name="recover-crashed",
             description="Reschedule review runs Prefect marked Crashed, back to their gates.",
-            schedule=Interval(timedelta(seconds=get_settings().recovery_interval_seconds)),
+            schedule=Interval(timedelta(seconds=interval)),
+        ),
+        committee_report.to_deployment(
+            name="quarterly-committee-report",
+            description="The performance committee's action plan report for the quarter just "
+            "ended: kept as a board document and sent to the committee.",
+            schedule=Cron("0 7 1 1,4,7,10 *", timezone="Europe/London"),
         ),
     ]
     # to_deployment is dual sync/async; called from sync code it returns the deployment.

@@ -12,25 +12,40 @@ from __future__ import annotations
 import datetime as dt
 import types
 import typing
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar, cast
 
 from prefect import flow
 from prefect.flow_runs import suspend_flow_run
+from pydantic import Field, create_model
 
-from core.names import Gate
+from core.methods import PROFESSIONAL_FORUM, MethodStep
+from core.names import Gate, GateSpec, Stage, event_gates, gate_specs
+from core.paths import review_path
 from flows.inputs import (
     ActionPlanSignedOff,
+    AgencyReviewReceived,
+    AnonymisationCleared,
     ChairDecision,
     CommitteeRecommendation,
+    CommunicationsPlan,
+    DraftReportReady,
+    EventArranged,
+    EventHeld,
     FinalReportApproved,
+    ForumHeld,
     GateForm,
-    LearningEventHeld,
+    LearningSummaryForm,
+    PanelAdvice,
+    PanelResponse,
     PublicationDecision,
-    RecallSessionHeld,
+    RapidReviewMeeting,
     ReviewClosed,
     ReviewerAppointment,
+    TermsOfReferenceSet,
     TimelinesComplete,
 )
+from models import answers
+from tasks import rapid_review as rapid
 from tasks import stages
 from tasks.common import CaseSummary
 from tasks.gates import check_answer, close_gate, open_gate, refuse_answer
@@ -49,29 +64,61 @@ def _date_fields(form: type[GateForm]) -> list[str]:
     ]
 
 
-def ask(case: CaseSummary, gate: Gate, form: type[Form], **initial: Any) -> Form:
+def _offering_methods(form: type[Form], methods: list[str]) -> type[Form]:
+    """``form`` with its methodology a choice among the board's methods (a board adds one in
+    its rule-pack directory, so the choices are read, not written in the form's code)."""
+    if "methodology" not in form.model_fields or not methods:
+        return form
+    field = form.model_fields["methodology"]
+    choice: Any = Literal.__getitem__(tuple(methods))
+    return cast(
+        type[Form],
+        create_model(
+            form.__name__,
+            __base__=form,
+            methodology=(choice | None, Field(default=None, description=field.description)),
+        ),
+    )
+
+
+def ask(case: CaseSummary, gate: Gate | GateSpec, form: type[Form], **initial: Any) -> Form:
     """Wait at ``gate`` until an answer passes the case's rules; return it.
 
     A refused answer is recorded with its reasons and the gate asks again under a new key
     (``chair-decision-2``, ``chair-decision-3``…), so replays meet the same answers in order.
     """
+    spec = gate if isinstance(gate, GateSpec) else gate_specs()[gate]
     refusals: list[str] = []
     attempt = 1
     while True:
-        prompt = open_gate(case.reference, gate, attempt, refusals)
-        defaults = {name: prompt.today for name in _date_fields(form)} | initial
+        prompt = open_gate(case.reference, spec, attempt, refusals)
+        defaults: dict[str, Any] = {name: prompt.today for name in _date_fields(form)}
+        if "reply_to" in form.model_fields:
+            defaults["reply_to"] = prompt.reply_to
+        asked = _offering_methods(form, prompt.methods)
         answer = suspend_flow_run(
-            wait_for_input=form.with_initial_data(description=prompt.description, **defaults),
-            key=gate.suspend_key(attempt),
+            wait_for_input=asked.with_initial_data(
+                description=prompt.description, **(defaults | initial)
+            ),
+            key=spec.suspend_key(attempt),
             timeout=None,
         )
-        problems = check_answer(case.reference, answer)
+        problems = check_answer(case.reference, answer, spec.name, attempt)
         if not problems:
-            close_gate(case.reference, gate, attempt, answer)
+            close_gate(case.reference, spec, attempt, answer)
             return answer
-        refuse_answer(case.reference, gate, attempt, problems)
+        refuse_answer(case.reference, spec.name, attempt, problems)
         refusals = problems
         attempt += 1
+
+
+def hold_event(case: CaseSummary, event: MethodStep, held_form: type[Form]) -> Form:
+    """One event: the business manager confirms its date, time, venue and contact at a gate;
+    only then are the agencies invited; then it is recorded as held at a second gate."""
+    arrange, held = event_gates(event.name, event.title)
+    arranged = ask(case, arrange, EventArranged)
+    stages.event_invitations(case.reference, event, arranged)
+    return ask(case, held, held_form)
 
 
 def below_threshold(case: CaseSummary) -> dict[str, Any]:
@@ -85,65 +132,131 @@ def below_threshold(case: CaseSummary) -> dict[str, Any]:
     return {"recommendation": case.below_threshold_route, "criteria_met": False}
 
 
+def rapid_review(case: CaseSummary) -> dict[str, Any]:
+    """The LCSPR rapid review (Working Together 2023 ch.5): agency summaries through the
+    portal, the meeting at a gate, its report to the national panel, the panel's response at a
+    gate. Returns the partners' decision form pre-filled from their recommendation."""
+    rapid.agency_summary_requests(case.reference)
+    meeting = ask(
+        case,
+        Gate.RAPID_REVIEW_MEETING,
+        RapidReviewMeeting,
+        attendees=case.agencies,
+        recommends_lcspr=case.criteria_met,
+    )
+    rapid.rapid_review_report(case.reference, case, meeting)
+    response = ask(case, Gate.PANEL_RESPONSE, PanelResponse)
+    rapid.panel_response(case.reference, response)
+    return {
+        "decision": "full_review" if meeting.recommends_lcspr else "no_review",
+        "rationale": meeting.rationale,
+    }
+
+
+def committee(case: CaseSummary) -> dict[str, Any]:
+    """The review committee's recommendation at its gate; returns the chair's form pre-filled
+    from it."""
+    recommendation = ask(
+        case, Gate.COMMITTEE_RECOMMENDATION, CommitteeRecommendation, **below_threshold(case)
+    )
+    stages.committee_recommendation(case.reference, recommendation)
+    return {
+        "decision": recommendation.recommendation,
+        "methodology": recommendation.methodology,
+        "agency_under_review": recommendation.agency_under_review,
+        "learning_shared_how": recommendation.learning_shared_how,
+    }
+
+
 @flow(name="review", flow_run_name="{reference}", log_prints=False, persist_result=False)
 def review(reference: str) -> str:
     """Run review ``reference`` through the flowchart; returns the chair's decision.
 
-    Paths: a full statutory review walks every stage; a critical incident or individual agency
-    review skips the panel copy and statutory publication; "no review" tells the referrer and
-    the panel why and closes the case.
+    The regime's pack names its stages: an LCSPR holds the rapid review (and hears the
+    national panel) where other regimes put the case to the committee. The decision's route
+    (``core/paths.yaml``) says what follows: a full review (or a Welsh concise or extended
+    review) walks every stage; a critical incident review skips the anonymisation gate, the
+    panel copy and statutory publication; an individual agency review asks only the agency
+    under review, for its own report; a professional forum is arranged, held and recorded; "no
+    review" tells the referrer and the panel why and closes the case. A review walks the events
+    of the method chosen (``core/methods``), each confirmed before anyone is invited. Every
+    review with reviewers sets its terms of reference, has its draft checked by the agencies,
+    and stores its final report and learning summary; a decision not to publish waits for the
+    panel's advice.
     """
     claim_run(reference)
     case = stages.referral_intake(reference)
+    walks = stages.regime_stages(reference)
 
-    recommendation = ask(
-        case, Gate.COMMITTEE_RECOMMENDATION, CommitteeRecommendation, **below_threshold(case)
-    )
-    stages.committee_recommendation(reference, recommendation)
+    recommended = rapid_review(case) if Stage.RAPID_REVIEW in walks else committee(case)
 
-    decision = ask(
-        case,
-        Gate.CHAIR_DECISION,
-        ChairDecision,
-        decision=recommendation.recommendation
-        if recommendation.recommendation != "professional_forum"
-        else "no_review",
-        methodology=recommendation.methodology,
-    )
+    decision = ask(case, Gate.CHAIR_DECISION, ChairDecision, **recommended)
     stages.chair_decision(reference, decision)
     stages.panel_notification(reference, case, decision)
-    if decision.decision == "no_review":
-        stages.close_review(reference, "no review: referrer and panel told why")
-        return decision.decision
+    path = review_path(decision.decision)
 
-    appointment = ask(
-        case, Gate.REVIEWER_APPOINTMENT, ReviewerAppointment, lead_reviewers=decision.lead_reviewers
-    )
-    stages.reviewer_appointment(reference, appointment)
+    if path.has("forum"):
+        forum = hold_event(case, PROFESSIONAL_FORUM, ForumHeld)
+        stages.event_held(reference, PROFESSIONAL_FORUM.name, forum.held_on, forum.attendees)
 
-    stages.timeline_requests(reference)
-    timelines = ask(case, Gate.TIMELINES_COMPLETE, TimelinesComplete)
-    stages.timelines_merged(reference, timelines)
+    if path.has("reviewers"):
+        appointment = ask(
+            case,
+            Gate.REVIEWER_APPOINTMENT,
+            ReviewerAppointment,
+            lead_reviewers=decision.lead_reviewers,
+        )
+        stages.reviewer_appointment(reference, appointment)
+        terms = ask(
+            case,
+            Gate.TERMS_OF_REFERENCE,
+            TermsOfReferenceSet,
+            agencies_in_scope=case.agencies,
+            method=decision.methodology or "",
+        )
+        stages.terms_of_reference(reference, terms)
 
-    stages.learning_event_invitations(reference, timelines.learning_event_on)
-    held = ask(case, Gate.LEARNING_EVENT, LearningEventHeld)
-    stages.learning_event(reference, held)
+    if path.has("timelines"):
+        stages.timeline_requests(reference)
+        timelines = ask(case, Gate.TIMELINES_COMPLETE, TimelinesComplete)
+        stages.timelines_merged(reference, timelines)
 
-    stages.recall_session_invitations(reference, held.recall_session_on)
-    recall = ask(case, Gate.RECALL_SESSION, RecallSessionHeld)
-    stages.recall_session(reference, recall)
+    if path.has("agency_review"):
+        stages.agency_review_request(reference, decision)
+        received = ask(case, Gate.AGENCY_REVIEW, AgencyReviewReceived)
+        stages.agency_review_received(reference, received)
 
-    report = ask(case, Gate.FINAL_REPORT, FinalReportApproved)
-    stages.final_report(reference, report)
+    if path.has("method"):
+        for event in stages.method_steps(reference, decision.methodology):
+            held = hold_event(case, event, EventHeld)
+            stages.event_held(reference, event.name, held.held_on, held.attendees)
 
-    signoff = ask(case, Gate.ACTION_PLAN_SIGNOFF, ActionPlanSignedOff)
-    stages.action_plan_signoff(reference, signoff)
+    if path.has("report"):
+        draft = ask(case, Gate.DRAFT_REPORT, DraftReportReady)
+        stages.draft_check_requests(reference, draft)
+        report = ask(case, Gate.FINAL_REPORT, FinalReportApproved)
+        stages.final_report(reference, report)
+        summary = ask(case, Gate.LEARNING_SUMMARY, LearningSummaryForm)
+        stages.learning_summary(reference, summary)
+        signoff = ask(case, Gate.ACTION_PLAN_SIGNOFF, ActionPlanSignedOff)
+        stages.action_plan_signoff(reference, signoff)
 
-    if decision.decision == "full_review":
+    if path.has("publication"):
+        cleared = ask(case, Gate.ANONYMISATION, AnonymisationCleared)
+        stages.anonymisation(reference, cleared)
         stages.panel_copy(reference, case)
-        published = ask(case, Gate.PUBLICATION, PublicationDecision)
+        told = ask(case, Gate.COMMUNICATIONS, CommunicationsPlan)
+        stages.communications(reference, told)
+        published: answers.PublicationDecision = ask(case, Gate.PUBLICATION, PublicationDecision)
+        if not published.publish:
+            # The panel gets the reasons; the decision is final after its advice.
+            stages.publication_withheld(reference, case, published)
+            published = ask(case, Gate.PANEL_ADVICE, PanelAdvice)
         stages.publication(reference, case, published)
 
-    closed = ask(case, Gate.MONITORING, ReviewClosed)
-    stages.monitoring(reference, closed)
+    if path.has("monitoring"):
+        closed = ask(case, Gate.MONITORING, ReviewClosed)
+        stages.monitoring(reference, closed)
+    else:
+        stages.close_review(reference, path.closing_note)
     return decision.decision

@@ -67,11 +67,11 @@ def add_user(rt: Runtime, username: str, role: WorkspaceRole, password: str) -> 
         )
         store.record_audit(
             session,
-            review_id=None,
-            actor=rt.settings.operator,
-            action="workspace_user_added",
-            detail={"username": username, "role": role.value},
-            at=rt.now(),
+            None,
+            rt.settings.operator,
+            "workspace_user_added",
+            {"username": username, "role": role.value},
+            rt.now(),
         )
 
 
@@ -82,11 +82,11 @@ def disable_user(rt: Runtime, username: str) -> None:
         user.disabled = True
         store.record_audit(
             session,
-            review_id=None,
-            actor=rt.settings.operator,
-            action="workspace_user_disabled",
-            detail={"username": user.username},
-            at=rt.now(),
+            None,
+            rt.settings.operator,
+            "workspace_user_disabled",
+            {"username": user.username},
+            rt.now(),
         )
 
 
@@ -112,11 +112,11 @@ def sign_in(rt: Runtime, username: str, password: str) -> SignInResult:
             _verify(_DUMMY_HASH, password)
             store.record_audit(
                 session,
-                review_id=None,
-                actor=username[:200] or "(blank)",
-                action="workspace_login_refused",
-                detail={"reason": "unknown or disabled user"},
-                at=now,
+                None,
+                username[:200] or "(blank)",
+                "workspace_login_refused",
+                {"reason": "unknown or disabled user"},
+                now,
             )
             return SignInResult(SignIn.REFUSED)
         if user.locked_until is not None and user.locked_until > now:
@@ -132,25 +132,18 @@ def sign_in(rt: Runtime, username: str, password: str) -> SignInResult:
                 detail["locked_until"] = user.locked_until.isoformat()
             store.record_audit(
                 session,
-                review_id=None,
-                actor=user.username,
-                action="workspace_account_locked" if locked else "workspace_login_refused",
-                detail=detail,
-                at=now,
+                None,
+                user.username,
+                "workspace_account_locked" if locked else "workspace_login_refused",
+                detail,
+                now,
             )
             return SignInResult(SignIn.LOCKED if locked else SignIn.REFUSED)
         user.failed_logins = 0
         user.locked_until = None
         if _hasher.check_needs_rehash(user.password_hash):
             user.password_hash = _hasher.hash(password)
-        store.record_audit(
-            session,
-            review_id=None,
-            actor=user.username,
-            action="workspace_signed_in",
-            detail={},
-            at=now,
-        )
+        store.record_audit(session, None, user.username, "workspace_signed_in", {}, now)
         return SignInResult(SignIn.OK, user.username, user.role)
 
 

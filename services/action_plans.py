@@ -13,11 +13,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
-from typing import Literal
+from typing import Any, Literal
+from uuid import UUID
 
 from sqlalchemy.orm import Session
 
-from core.names import AgencyDuty, agency_obligation_key, progress_key
+from core.names import AgencyDuty, Gate, agency_obligation_key, obligation_key, progress_key
 from models import action_plan_store as plans
 from models import store
 from models.identity_guard import TextIndex
@@ -31,10 +32,10 @@ from models.orm import (
 )
 from models.store import FieldProblem, InputRejected
 from notifications.outbox import queue_review_email
-from services.links import LINK_GRACE, LinkGrant, LinkRefused, make_token, read_signed
+from services.links import LinkKind
+from services.resume import answer_gate_itself
 from services.runtime import Runtime
 
-ACTION_LINK_SALT = "action-plan-link"
 SIGNOFF_MILESTONE = "action_plan_signoff"
 PROGRESS_MILESTONE = "action_progress"
 
@@ -57,24 +58,14 @@ class ActionRefused(ValueError):
 # --- links --------------------------------------------------------------------------------
 
 
-def action_link(rt: Runtime, reference: str, agency_id: int, due: date) -> str:
-    """The owner agency's link to its action pages, usable until four weeks after ``due``."""
-    token = make_token(rt, reference, agency_id, due + LINK_GRACE, salt=ACTION_LINK_SALT)
-    return f"{rt.settings.portal_url.rstrip('/')}/a/{token}"
-
-
-def read_action_token(rt: Runtime, token: str) -> LinkGrant:
-    """The review and owner agency an action link grants, or :class:`LinkRefused` (tampered,
-    expired, another kind of link, or an agency that owns no item on the review)."""
-    grant = read_signed(rt, token, salt=ACTION_LINK_SALT)
-    with rt.sessions() as session:
-        try:
-            review = store.get_review(session, grant.reference)
-        except store.NotFound:
-            raise LinkRefused("no such review") from None
-        if grant.agency_id not in {a.id for a in plans.owner_agencies(session, review.id)}:
-            raise LinkRefused("agency owns no action on the review")
-    return grant
+ACTION_LINK = LinkKind(
+    "a",
+    "action-plan-link",
+    lambda session, review: {a.id for a in plans.owner_agencies(session, review.id)},
+    "agency owns no action on the review",
+)
+action_link = ACTION_LINK.link
+read_action_token = ACTION_LINK.read
 
 
 # --- helpers ------------------------------------------------------------------------------
@@ -228,27 +219,63 @@ def record_signoff(
             raise ActionRefused(f"{owner.name}'s sign-off on {reference} is already closed")
         decision = SignoffDecision.SIGNED if signed else SignoffDecision.CHANGE_REQUESTED
         who = recorded_by or owner.name
-        plans.add_signoff(
-            session,
-            review_id=review.id,
-            agency_id=owner.id,
-            decision=decision,
-            comment=text,
-            recorded_by=who,
-            now=rt.now(),
-        )
+        _record_answer(session, review, owner, decision, text, who, rt.now())
         if signed:
             store.meet_obligation(session, key=obligation.key, on_date=rt.today())
         store.record_audit(
             session,
-            review_id=review.id,
-            actor=who,
-            action="action_plan_signoff_recorded",
-            detail={"agency": owner.name, "decision": decision.value, "comment": text},
-            at=rt.now(),
+            review.id,
+            who,
+            "action_plan_signoff_recorded",
+            {"agency": owner.name, "decision": decision.value, "comment": text},
+            rt.now(),
         )
         _signed_off_when_complete(session, rt, review)
-        return signoff_state(session, review)[owner.name]
+        state = signoff_state(session, review)[owner.name]
+        ready = _signoff_gate_ready(session, review)
+    if ready is not None:
+        _resume_signoff_gate(rt, reference, ready)
+    return state
+
+
+def _signoff_gate_ready(session: Session, review: Review) -> UUID | None:
+    """The run to resume when the review waits at the sign-off gate and every owner agency
+    has signed (an agency recorded missing is the business manager's answer to give)."""
+    if review.flow_run_id is None or review.waiting_at != Gate.ACTION_PLAN_SIGNOFF:
+        return None
+    states = signoff_state(session, review)
+    if not states or any(s != "signed" for s in states.values()):
+        return None
+    return UUID(review.flow_run_id)
+
+
+def _resume_signoff_gate(rt: Runtime, reference: str, run_id: UUID) -> bool:
+    return answer_gate_itself(
+        rt,
+        reference,
+        run_id,
+        {
+            "signed_off_on": rt.today().isoformat(),
+            "proceed_without": [],
+            "reason": "",
+            "recorded_by": "case-reviews (every owner agency signed off)",
+        },
+        audit_action="signoff_gate_resumed",
+        why="every owner agency has signed off",
+    )
+
+
+def resume_complete_signoff_gates(rt: Runtime) -> list[str]:
+    """Resume every sign-off gate whose owner agencies have all signed but which still waits
+    (the last sign-off came while the flow was on its way to the gate). The sweep calls this.
+    Returns the references resumed."""
+    with rt.sessions() as session:
+        ready = [
+            (review.reference, run_id)
+            for review in store.reviews_waiting_at(session, Gate.ACTION_PLAN_SIGNOFF)
+            if (run_id := _signoff_gate_ready(session, review)) is not None
+        ]
+    return [reference for reference, run_id in ready if _resume_signoff_gate(rt, reference, run_id)]
 
 
 def _signed_off_when_complete(session: Session, rt: Runtime, review: Review) -> None:
@@ -257,6 +284,28 @@ def _signed_off_when_complete(session: Session, rt: Runtime, review: Review) -> 
         store.record_event(
             session, review_id=review.id, name="action_plan_signed_off", on_date=rt.today()
         )
+        # The board's own sign-off clock is met the day the last owner answers, not when the
+        # flow next runs: nobody is chased for a plan already signed off.
+        store.meet_obligation(
+            session,
+            key=obligation_key(review.reference, SIGNOFF_MILESTONE),
+            on_date=rt.today(),
+            note=", ".join(f"{name}: {state}" for name, state in sorted(states.items())),
+        )
+
+
+def _record_answer(
+    session: Session,
+    review: Review,
+    owner: Agency,
+    decision: SignoffDecision,
+    comment: str,
+    by: str,
+    now: datetime,
+) -> None:
+    """One sign-off answer of an owner agency (or the board's record that it is missing)."""
+    answer = {"decision": decision, "comment": comment, "recorded_by": by}
+    plans.add_signoff(session, review_id=review.id, agency_id=owner.id, now=now, **answer)
 
 
 def signoff_state(session: Session, review: Review) -> dict[str, SignoffState]:
@@ -276,40 +325,45 @@ def proceed_without_signoff(
     """Go on without an owner agency's sign-off: the reason is required; the agency's
     obligation is closed as ``waived`` (not met) with the reason, its sign-off is recorded as
     ``missing`` (which the reports count), and it is audited."""
-    text = " ".join(reason.split())
     with rt.sessions.begin() as session:
         review = store.get_review(session, reference)
         owner = _owner(session, review, agency)
-        problems = []
-        if not text:
-            problems.append(FieldProblem("reason", "is empty: say why the plan goes on without it"))
-        problems += _identity_problems(session, review, [("reason", text)])
-        if problems:
-            raise InputRejected(problems)
         obligation = store.agency_obligation(session, review, AgencyDuty.SIGNOFF, owner)
         if obligation is not None and obligation.status is ObligationStatus.MET:
             raise ActionRefused(f"{owner.name} has already signed off {reference}")
-        if obligation is not None:
-            obligation.status = ObligationStatus.WAIVED
-            obligation.note = f"proceeded without sign-off: {text}"
-        plans.add_signoff(
-            session,
-            review_id=review.id,
-            agency_id=owner.id,
-            decision=SignoffDecision.MISSING,
-            comment=text,
-            recorded_by=actor,
-            now=rt.now(),
-        )
-        store.record_audit(
-            session,
-            review_id=review.id,
-            actor=actor,
-            action="action_plan_signoff_missing",
-            detail={"agency": owner.name, "reason": text},
-            at=rt.now(),
-        )
-        _signed_off_when_complete(session, rt, review)
+        go_on_without(session, rt, review, owner, reason, actor)
+
+
+def go_on_without(
+    session: Session, rt: Runtime, review: Review, owner: Agency, reason: str, actor: str
+) -> bool:
+    """:func:`proceed_without_signoff` inside the caller's transaction, for an owner known to
+    be on the plan. Doing it again for an agency already recorded missing records nothing
+    (returns False), so the sign-off stage can be replayed."""
+    text = " ".join(reason.split())
+    problems = []
+    if not text:
+        problems.append(FieldProblem("reason", "is empty: say why the plan goes on without it"))
+    problems += _identity_problems(session, review, [("reason", text)])
+    if problems:
+        raise InputRejected(problems)
+    if signoff_state(session, review).get(owner.name) == "missing":
+        return False
+    obligation = store.agency_obligation(session, review, AgencyDuty.SIGNOFF, owner)
+    if obligation is not None and obligation.status is ObligationStatus.OPEN:
+        obligation.status = ObligationStatus.WAIVED
+        obligation.note = f"proceeded without sign-off: {text}"
+    _record_answer(session, review, owner, SignoffDecision.MISSING, text, actor, rt.now())
+    store.record_audit(
+        session,
+        review_id=review.id,
+        actor=actor,
+        action="action_plan_signoff_missing",
+        detail={"agency": owner.name, "reason": text},
+        at=rt.now(),
+    )
+    _signed_off_when_complete(session, rt, review)
+    return True
 
 
 # --- quarterly progress -------------------------------------------------------------------
@@ -322,12 +376,21 @@ def open_progress_quarter(
     ``due_on``: one ``action_progress`` obligation each (keyed per quarter) and one email with
     its link. A quarter with nothing open opens nothing. Returns the agencies asked."""
     with rt.sessions.begin() as session:
-        review = store.get_review(session, reference)
-        asked = []
-        for agency in plans.owner_agencies(session, review.id):
-            if _open_progress_for(rt, session, review, agency, quarter_number, due_on):
-                asked.append(agency.name)
-        return asked
+        return open_quarter(
+            rt, session, store.get_review(session, reference), quarter_number, due_on
+        )
+
+
+def open_quarter(
+    rt: Runtime, session: Session, review: Review, quarter_number: int, due_on: date
+) -> list[str]:
+    """:func:`open_progress_quarter` inside the caller's transaction (keyed: a replay opens
+    and sends nothing twice)."""
+    return [
+        agency.name
+        for agency in plans.owner_agencies(session, review.id)
+        if _open_progress_for(rt, session, review, agency, quarter_number, due_on)
+    ]
 
 
 def _open_progress_for(
@@ -445,23 +508,18 @@ def record_progress(
                     "impact": " ".join(update.impact.split()),
                 }
             )
+        report = {"quarter": quarter_number, "submitted_by": who, "updates": stored}
         plans.add_progress_report(
-            session,
-            review_id=review.id,
-            agency_id=owner.id,
-            quarter=quarter_number,
-            submitted_by=who,
-            now=now,
-            updates=stored,
+            session, review_id=review.id, agency_id=owner.id, now=now, **report
         )
         store.meet_obligation(session, key=key, on_date=today)
         store.record_audit(
             session,
-            review_id=review.id,
-            actor=who,
-            action="action_progress_reported",
-            detail={"agency": owner.name, "quarter": quarter_number, "items": len(stored)},
-            at=now,
+            review.id,
+            who,
+            "action_progress_reported",
+            {"agency": owner.name, "quarter": quarter_number, "items": len(stored)},
+            now,
         )
         next_due = None
         if plans.open_items(session, review.id, agency_id=owner.id):
@@ -493,6 +551,13 @@ def _check_updates(
             )
         if not update.evidence.strip():
             problems.append(FieldProblem(f"{field} evidence", "is empty: say what shows progress"))
+        if update.status == ActionStatus.DONE.value and not update.impact.strip():
+            problems.append(
+                FieldProblem(
+                    f"{field} impact",
+                    "is empty: for a done item, say what changed and how it was measured",
+                )
+            )
         problems += _identity_problems(
             session,
             review,
@@ -572,12 +637,38 @@ def close_item(
         )
         store.record_audit(
             session,
-            review_id=review.id,
-            actor=actor,
-            action="action_item_closed",
-            detail={"item": item, "reason": text},
-            at=rt.now(),
+            review.id,
+            actor,
+            "action_item_closed",
+            {"item": item, "reason": text},
+            rt.now(),
         )
+
+
+def plan_facts(session: Session, review: Review) -> dict[str, Any]:
+    """What the sign-off and monitoring gates' rules need to know of the plan
+    (the plan fields of :class:`models.answers.GateFacts`)."""
+    items = plans.item_views(session, review.id)
+    answered = {i.recommendation for i in items}
+    return {
+        "plan_items": len(items),
+        "unplanned_recommendations": [
+            r.number
+            for r in plans.recommendations(session, review.id)
+            if r.not_implemented_reason is None and r.number not in answered
+        ],
+        "signoffs": dict(signoff_state(session, review)),
+        "open_actions": [
+            f"item {i.number} ({i.owner_agency}, {i.status.value.replace('_', ' ')})"
+            for i in items
+            if i.status not in plans.FINISHED
+        ],
+        "unevaluated_actions": [
+            i.number
+            for i in items
+            if i.status is ActionStatus.DONE and not (i.impact_evaluation or "").strip()
+        ],
+    }
 
 
 def plan_complete(session: Session, review: Review) -> bool:

@@ -21,7 +21,8 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -29,12 +30,13 @@ from typing import Any
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy.orm import Session
 
-from core.names import DocumentKind
+from core.names import AgencyDuty, DocumentKind, agency_obligation_key, obligation_key
 from models import documents_store, store
 from models.documents import (
     LEARNING_SUMMARY_HEADINGS,
     DocumentRefused,
     DocumentView,
+    DraftCommentView,
     Hit,
     LearningSummary,
     ReleaseCheck,
@@ -50,10 +52,12 @@ from models.orm import Board, Document, Review
 from notifications.outbox import queue_message
 from notifications.pdf import html_to_pdf
 from notifications.render import RenderedEmail, render_page
-from services.links import LinkRefused
+from services.links import TIMELINE_LINK, LinkRefused
 from services.runtime import Runtime
 
 DOCUMENT_LINK_SALT = "document-link"
+DRAFT_CHECK_SALT = "draft-check"
+MAX_DRAFT_COMMENTS = 40
 
 
 class DocumentNotCleared(PermissionError):
@@ -88,6 +92,12 @@ def _write_blob(root: Path, data: bytes) -> str:
     return sha256
 
 
+def store_file(rt: Runtime, data: bytes) -> str:
+    """Keep ``data`` in the documents folder under its SHA-256 (once) and return the hash: for
+    board documents that belong to no single review (the committee's and annual reports)."""
+    return _write_blob(rt.settings.documents_dir, data)
+
+
 def _read_blob(root: Path, sha256: str) -> bytes:
     path = blob_path(root, sha256)
     try:
@@ -113,17 +123,26 @@ def add_document(
     data: bytes,
     *,
     added_by: str,
+    replay_key: str | None = None,
 ) -> DocumentView:
     """Check and store ``data`` as the next version of ``kind``; audited.
 
     Refused (:class:`DocumentRefused`, naming the field; nothing stored) when the file is empty,
     too large, of a type not accepted, or its name holds the subject's identity or a listed
     name (names are shown in lists and logs: the file's name must carry the pseudonym only).
+    With ``replay_key`` (a flow's stage storing what it made) the audit record is keyed, and a
+    second call under that key returns the version the first stored instead of a new one.
     """
     media_type = media_type_of(filename, data, max_bytes=rt.settings.document_max_bytes)
     name = Path(filename).name[:255]
     with rt.sessions.begin() as session:
         review = store.get_review(session, reference)
+        earlier = store.audit_detail(session, replay_key) if replay_key else None
+        if earlier is not None:
+            document = documents_store.get_document(
+                session, review_id=review.id, kind=kind, version=int(earlier["version"])
+            )
+            return documents_store.view(document, reference)
         hits = find_hits(
             [("file name", name)],
             _identity(session, review),
@@ -147,11 +166,12 @@ def add_document(
         )
         store.record_audit(
             session,
-            review_id=review.id,
-            actor=added_by,
-            action="document_added",
-            detail={"kind": kind.value, "version": document.version, "sha256": sha256},
-            at=rt.now(),
+            review.id,
+            added_by,
+            "document_added",
+            {"kind": kind.value, "version": document.version, "sha256": sha256},
+            rt.now(),
+            key=replay_key,
         )
         return documents_store.view(document, reference)
 
@@ -185,16 +205,16 @@ def get_document(
 def _audit_read(rt: Runtime, session: Session, document: Document, *, actor: str, how: str) -> None:
     store.record_audit(
         session,
-        review_id=document.review_id,
-        actor=actor,
-        action="document_read",
-        detail={
+        document.review_id,
+        actor,
+        "document_read",
+        {
             "kind": document.kind.value,
             "version": document.version,
             "sha256": document.sha256,
             "how": how,
         },
-        at=rt.now(),
+        rt.now(),
     )
 
 
@@ -216,12 +236,7 @@ def add_review_name(rt: Runtime, reference: str, name: str, role: str, *, actor:
         )
         if added is not None:
             store.record_audit(
-                session,
-                review_id=review.id,
-                actor=actor,
-                action="review_name_added",
-                detail={"role": role},
-                at=rt.now(),
+                session, review.id, actor, "review_name_added", {"role": role}, rt.now()
             )
         return added is not None
 
@@ -231,12 +246,7 @@ def list_review_names(rt: Runtime, reference: str, *, actor: str) -> list[Review
     with rt.sessions.begin() as session:
         review = store.get_review(session, reference)
         store.record_audit(
-            session,
-            review_id=review.id,
-            actor=actor,
-            action="review_names_revealed",
-            detail={"reference": reference},
-            at=rt.now(),
+            session, review.id, actor, "review_names_revealed", {"reference": reference}, rt.now()
         )
         return documents_store.review_names(session, review.id)
 
@@ -267,16 +277,16 @@ def anonymisation_hits(
         hits = _hits(rt, session, review, document)
         store.record_audit(
             session,
-            review_id=review.id,
-            actor="anonymisation check",
-            action="anonymisation_checked",
-            detail={
+            review.id,
+            "anonymisation check",
+            "anonymisation_checked",
+            {
                 "kind": kind.value,
                 "version": document.version,
                 "sha256": document.sha256,
                 "hits": len(hits),
             },
-            at=rt.now(),
+            rt.now(),
         )
         return hits
 
@@ -305,16 +315,11 @@ def record_anonymisation_override(
             )
         store.record_audit(
             session,
-            review_id=review.id,
-            actor=actor,
-            action="anonymisation_overridden",
-            detail={
-                "kind": kind.value,
-                "version": version,
-                "sha256": document.sha256,
-                "reason": reason,
-            },
-            at=rt.now(),
+            review.id,
+            actor,
+            "anonymisation_overridden",
+            {"kind": kind.value, "version": version, "sha256": document.sha256, "reason": reason},
+            rt.now(),
         )
 
 
@@ -386,7 +391,12 @@ def terms_of_reference_markdown(rt: Runtime, reference: str, tor: TermsOfReferen
 
 
 def store_terms_of_reference(
-    rt: Runtime, reference: str, tor: TermsOfReference, added_by: str
+    rt: Runtime,
+    reference: str,
+    tor: TermsOfReference,
+    added_by: str,
+    *,
+    replay_key: str | None = None,
 ) -> DocumentView:
     """Render the terms of reference to Markdown and store them as the next version of the
     ``terms_of_reference`` document. Answers naming the subject or a listed name are refused,
@@ -399,6 +409,7 @@ def store_terms_of_reference(
         f"{reference}-terms-of-reference.md",
         markdown.encode("utf-8"),
         added_by=added_by,
+        replay_key=replay_key,
     )
 
 
@@ -413,7 +424,12 @@ def learning_summary_html(rt: Runtime, reference: str, summary: LearningSummary)
 
 
 def store_learning_summary(
-    rt: Runtime, reference: str, summary: LearningSummary, added_by: str
+    rt: Runtime,
+    reference: str,
+    summary: LearningSummary,
+    added_by: str,
+    *,
+    replay_key: str | None = None,
 ) -> DocumentView:
     """Render the learning summary to HTML, then to PDF (WeasyPrint), and store the PDF as
     the next version of the ``learning_summary`` document."""
@@ -425,6 +441,7 @@ def store_learning_summary(
         f"{reference}-learning-summary.pdf",
         pdf,
         added_by=added_by,
+        replay_key=replay_key,
     )
 
 
@@ -509,7 +526,11 @@ def queue_with_document(
     default), and record which version and hash went to whom. Refused
     (:class:`DocumentNotCleared`) unless the version may leave the board. Idempotent by
     ``key``; the caller owns the transaction. The record's time is when it was queued; the
-    outbox row keeps when it was delivered."""
+    outbox row keeps when it was delivered. A replay (``key`` already queued) returns the
+    version that went, without checking or recording anything again."""
+    queued = documents_store.attached_to(session, key)
+    if queued is not None:
+        return documents_store.view(queued, reference)
     review, document = _cleared_document(rt, session, reference, kind, version)
     queue_message(
         session,
@@ -522,12 +543,167 @@ def queue_with_document(
         identity=_identity(session, review),
         attachment_document_id=document.id,
     )
+    sent: dict[str, Any] = {"recipient": recipient, "sent_at": rt.now(), "via": "attachment"}
     documents_store.record_document_sent(
-        session,
-        review_id=review.id,
-        document_id=document.id,
-        recipient=recipient,
-        sent_at=rt.now(),
-        via="attachment",
+        session, review_id=review.id, document_id=document.id, **sent
     )
     return documents_store.view(document, reference)
+
+
+# --- what the review flow's gates read --------------------------------------------------------
+
+
+def release_blocked(
+    rt: Runtime, session: Session, review: Review, kinds: Sequence[str]
+) -> dict[str, list[str]]:
+    """For each of ``kinds`` whose newest version may not leave the board: why, one line per
+    anonymisation hit (its version, place and kind, never the text), or that none is stored."""
+    blocked: dict[str, list[str]] = {}
+    for kind in map(DocumentKind, kinds):
+        try:
+            document = documents_store.get_document(session, review_id=review.id, kind=kind)
+        except store.NotFound:
+            blocked[kind.value] = [f"no {kind.value} is stored"]
+            continue
+        check = _clearance(rt, session, review, document)
+        if not check.may_leave:
+            blocked[kind.value] = [f"version {check.version}, {hit}" for hit in check.hits]
+    return blocked
+
+
+def final_report_notes(session: Session, review: Review) -> list[str]:
+    """Markdown lines for the final report gate: the stored report versions and every
+    agency's factual-accuracy comments on the draft (checked for identity when given)."""
+    versions = [
+        d
+        for d in documents_store.documents(session, review.id)
+        if d.kind is DocumentKind.FINAL_REPORT
+    ]
+    lines = ["", "### Final report versions stored"]
+    lines += [
+        f"- version {d.version}: {d.size:,} bytes, sha256 {d.sha256[:12]}, added "
+        f"{d.added_at:%d %b %Y} by {d.added_by}"
+        for d in versions
+    ] or [f"- none yet: 'reviews documents add {review.reference} --kind final_report FILE'"]
+    comments = documents_store.draft_comments(session, review.id)
+    awaited = [
+        o.owed_by
+        for o in store.open_obligations(session, review.id, milestone=DRAFT_CHECK_MILESTONE)
+    ]
+    lines += ["", "### Agencies' factual-accuracy comments on the draft"]
+    lines += [f"- {c}" for c in comments] or ["- none received"]
+    if awaited:
+        lines.append(f"- not yet answered: {', '.join(awaited)}")
+    return lines
+
+
+# --- the case group's factual-accuracy check of the draft --------------------------------------
+
+DRAFT_CHECK_MILESTONE = "draft_check"
+
+
+DRAFT_CHECK_LINK = replace(TIMELINE_LINK, path="c", salt=DRAFT_CHECK_SALT)
+draft_check_link = DRAFT_CHECK_LINK.link
+read_draft_check_token = DRAFT_CHECK_LINK.read
+
+
+def record_draft_comments(
+    rt: Runtime,
+    reference: str,
+    agency_name: str,
+    comments: Sequence[tuple[str, str]],
+    *,
+    submitted_by: str,
+) -> int:
+    """Record an agency's comments on the newest draft, section by section, and meet its
+    draft-check obligation (the reminders stop); audited. Refused (:class:`DocumentRefused`,
+    naming the entry) when there are none, an entry lacks its section or comment, or a comment
+    holds the subject's identity or a listed name (the comments are shown to the chair)."""
+    entries = [
+        (" ".join(section.split())[:200], comment.strip())
+        for section, comment in comments
+        if section.strip() or comment.strip()
+    ]
+    if not entries:
+        raise DocumentRefused("comments: give at least one section and its comment")
+    if len(entries) > MAX_DRAFT_COMMENTS:
+        raise DocumentRefused(f"comments: at most {MAX_DRAFT_COMMENTS} entries")
+    with rt.sessions.begin() as session:
+        review = store.get_review(session, reference)
+        agency = store.find_agency(session, review.board_id, agency_name)
+        if agency is None:
+            raise store.NotFound(f"--agency: no agency called {agency_name!r}")
+        places = [(f"entry {n}", f"{s}\n{c}") for n, (s, c) in enumerate(entries, 1)]
+        problems = [
+            f"entry {n}: {'section' if not section else 'comment'} is required"
+            for n, (section, comment) in enumerate(entries, 1)
+            if not section or not comment
+        ]
+        hits = find_hits(
+            places, _identity(session, review), documents_store.listed_names(session, review.id)
+        )
+        problems += [f"{h.place}: holds the {h.found}; use the pseudonym" for h in hits]
+        if problems:
+            raise DocumentRefused("\n".join(sorted(problems)))
+        draft = documents_store.get_document(
+            session, review_id=review.id, kind=DocumentKind.DRAFT_REPORT
+        )
+        documents_store.add_draft_comments(
+            session,
+            review_id=review.id,
+            agency_id=agency.id,
+            draft_version=draft.version,
+            comments=entries,
+            submitted_by=submitted_by,
+            submitted_at=rt.now(),
+        )
+        store.meet_obligation(
+            session,
+            key=agency_obligation_key(reference, AgencyDuty.DRAFT_CHECK, agency.name),
+            on_date=rt.today(),
+        )
+        store.record_audit(
+            session,
+            review_id=review.id,
+            actor=submitted_by,
+            action="draft_comments_received",
+            detail={"agency": agency.name, "draft_version": draft.version, "entries": len(entries)},
+            at=rt.now(),
+        )
+    return len(entries)
+
+
+def draft_comments(rt: Runtime, reference: str) -> list[DraftCommentView]:
+    """Every agency's comments on the review's drafts."""
+    with rt.sessions() as session:
+        review = store.get_review(session, reference)
+        return documents_store.draft_comments(session, review.id)
+
+
+# --- publication and after ---------------------------------------------------------------------
+
+
+def record_takedown(rt: Runtime, reference: str, on: date, *, actor: str) -> None:
+    """Record that the published report came off the website on ``on`` (it stays available on
+    request); the published-until reminders stop. Refused before publication, or in the future."""
+    if on > rt.today():
+        raise DocumentRefused("--on: is in the future")
+    with rt.sessions.begin() as session:
+        review = store.get_review(session, reference)
+        published = store.review_events(session, review.id).get("publication")
+        if published is None:
+            raise DocumentRefused(f"{reference}: the report was not published")
+        if on < published:
+            raise DocumentRefused(f"--on: is before publication ({published.isoformat()})")
+        if not store.record_event(session, review_id=review.id, name="taken_down", on_date=on):
+            raise DocumentRefused(f"{reference}: a takedown is already recorded")
+        key = obligation_key(reference, "published_until")
+        store.meet_obligation(session, key=key, on_date=on, note="taken down; available on request")
+        store.record_audit(
+            session,
+            review_id=review.id,
+            actor=actor,
+            action="report_taken_down",
+            detail={"on": on.isoformat()},
+            at=rt.now(),
+        )

@@ -6,6 +6,7 @@ clock). No Prefect here: the CLI prints links without loading it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -47,11 +48,6 @@ def make_token(
     return str(_serializer(rt, salt).dumps(data))
 
 
-def portal_link(rt: Runtime, reference: str, agency_id: int, due: date) -> str:
-    token = make_token(rt, reference, agency_id, due + LINK_GRACE)
-    return f"{rt.settings.portal_url.rstrip('/')}/t/{token}"
-
-
 def read_signed(rt: Runtime, token: str, *, salt: str) -> LinkGrant:
     """The review and agency a token signed with ``salt`` names, or :class:`LinkRefused`
     (tampered, another kind of link, or expired against the runtime's clock)."""
@@ -65,19 +61,43 @@ def read_signed(rt: Runtime, token: str, *, salt: str) -> LinkGrant:
     return LinkGrant(reference, agency_id)
 
 
-def read_token(rt: Runtime, token: str) -> LinkGrant:
-    """The review and agency a timeline token grants, or :class:`LinkRefused` (expired,
-    tampered, or for an agency no longer on the review)."""
-    grant = read_signed(rt, token, salt=LINK_SALT)
-    reference, agency_id = grant.reference, grant.agency_id
-    with rt.sessions() as session:
-        try:
-            review = store.get_review(session, reference)
-        except store.NotFound:
-            raise LinkRefused("no such review") from None
-        if agency_id not in {a.id for a in store.involved_agencies(session, review.id)}:
-            raise LinkRefused("agency not on the review")
-    return LinkGrant(reference, agency_id)
+@dataclass(frozen=True)
+class LinkKind:
+    """One kind of agency page (``/<path>/<token>``): its own salt, so one kind of link cannot
+    open another, and which of a review's agencies it may open for."""
+
+    path: str
+    salt: str
+    may_open: Callable[[Session, Review], set[int | None]]
+    refusal: str  # why a signed link for another agency is refused (for our logs)
+
+    def link(self, rt: Runtime, reference: str, agency_id: int, due: date) -> str:
+        """The agency's link, usable until four weeks after ``due``."""
+        token = make_token(rt, reference, agency_id, due + LINK_GRACE, salt=self.salt)
+        return f"{rt.settings.portal_url.rstrip('/')}/{self.path}/{token}"
+
+    def read(self, rt: Runtime, token: str) -> LinkGrant:
+        """The review and agency the link grants, or :class:`LinkRefused` (tampered, expired,
+        another kind of link, or an agency it may not open for)."""
+        grant = read_signed(rt, token, salt=self.salt)
+        with rt.sessions() as session:
+            try:
+                review = store.get_review(session, grant.reference)
+            except store.NotFound:
+                raise LinkRefused("no such review") from None
+            if grant.agency_id not in self.may_open(session, review):
+                raise LinkRefused(self.refusal)
+        return grant
+
+
+TIMELINE_LINK = LinkKind(
+    "t",
+    LINK_SALT,
+    lambda session, review: {a.id for a in store.involved_agencies(session, review.id)},
+    "agency not on the review",
+)
+portal_link = TIMELINE_LINK.link
+read_token = TIMELINE_LINK.read
 
 
 def timeline_due(session: Session, review: Review, agency: Agency) -> date | None:

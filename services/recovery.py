@@ -76,21 +76,21 @@ def recover_crashed_runs(rt: Runtime) -> list[str]:
                 if done >= MAX_RECOVERIES:
                     store.record_audit(
                         session,
-                        review_id=review_id,
-                        actor="case-reviews",
-                        action="run_recovery_exhausted",
-                        detail={"flow_run_id": run_id, "crashes": done + 1},
-                        at=rt.now(),
+                        review_id,
+                        "case-reviews",
+                        "run_recovery_exhausted",
+                        {"flow_run_id": run_id, "crashes": done + 1},
+                        rt.now(),
                         key=review_key(reference, f"run_recovery_exhausted:{run_id}"),
                     )
                     continue
                 store.record_audit(
                     session,
-                    review_id=review_id,
-                    actor="case-reviews",
-                    action="run_recovered",
-                    detail={"flow_run_id": run_id, "crashed": state.message or ""},
-                    at=rt.now(),
+                    review_id,
+                    "case-reviews",
+                    "run_recovered",
+                    {"flow_run_id": run_id, "crashed": state.message or ""},
+                    rt.now(),
                     key=review_key(reference, f"run_recovered:{run_id}:{done + 1}"),
                 )
                 # Inside the transaction: if Prefect refuses, the audit row is not kept.

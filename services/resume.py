@@ -10,6 +10,7 @@ two answers collide on the same run input key) says so.
 from __future__ import annotations
 
 import enum
+import logging
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
@@ -17,6 +18,12 @@ from uuid import UUID
 import httpx
 from prefect import get_client
 from prefect.client.schemas.responses import SetStateStatus
+
+from core.names import review_key
+from models import store
+from services.runtime import Runtime
+
+log = logging.getLogger(__name__)
 
 
 class ResumeStatus(enum.StrEnum):
@@ -82,4 +89,42 @@ def resume_gate(flow_run_id: UUID, run_input: dict[str, Any]) -> ResumeOutcome:
     )
 
 
-__all__ = ["ResumeOutcome", "ResumeStatus", "resume_gate"]
+def answer_gate_itself(
+    rt: Runtime,
+    reference: str,
+    run_id: UUID,
+    run_input: dict[str, Any],
+    *,
+    audit_action: str,
+    why: str,
+) -> bool:
+    """Answer a gate for the person it waits on, because what it waits for has all arrived
+    (every timeline, every sign-off); audit it once (keyed by ``audit_action``).
+
+    A failure (Prefect down, or someone answered first: Prefect checks, in the transaction
+    that stores the answer, that the run is still suspended) leaves the gate for a person to
+    answer in the UI; what arrived is already stored. Returns whether the answer was taken.
+    """
+    try:
+        outcome = resume_gate(run_id, run_input)
+    except Exception as exc:
+        log.warning("%s: %s but the gate was not resumed: %s", reference, why, exc)
+        return False
+    if outcome.status is not ResumeStatus.ACCEPTED:
+        log.info("%s: the gate was not resumed here: %s", reference, outcome.describe())
+        return False
+    with rt.sessions.begin() as session:
+        review = store.get_review(session, reference)
+        store.record_audit(
+            session,
+            review_id=review.id,
+            actor="case-reviews",
+            action=audit_action,
+            detail={k: v for k, v in run_input.items() if k != "recorded_by"},
+            at=rt.now(),
+            key=review_key(reference, audit_action),
+        )
+    return True
+
+
+__all__ = ["ResumeOutcome", "ResumeStatus", "answer_gate_itself", "resume_gate"]

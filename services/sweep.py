@@ -3,7 +3,10 @@ simulation.
 
 1. On a working day, queue the reminders, escalations and weekly digest that are due
    (:mod:`notifications.sweep`), in one transaction with the rounds they record.
-2. Resume any timelines gate whose agencies have all submitted but which still waits.
+   Before that, action plan items past their due date (not done, not closed) turn overdue,
+   so the digest lists them with their owner.
+2. Resume any timelines gate whose agencies have all submitted, and any action plan sign-off
+   gate whose owner agencies have all signed off, that still waits.
 3. Deliver the outbox (new messages and retries).
 
 On weekends and bank holidays nothing new is queued; messages already queued (retries) still go.
@@ -19,6 +22,7 @@ from pydantic import BaseModel
 
 from notifications.outbox import deliver_pending
 from notifications.sweep import queue_reminders, queue_weekly_digest
+from services.action_plans import mark_overdue_items, resume_complete_signoff_gates
 from services.runtime import Runtime
 from services.timelines import resume_complete_timeline_gates
 
@@ -29,6 +33,7 @@ class SweepReport(BaseModel):
     reminders_queued: int
     rounds_recorded: int
     digest_queued: bool
+    items_overdue: int = 0
     sent: int
     failed: int
     pending: int
@@ -41,6 +46,8 @@ def run_sweep(rt: Runtime) -> SweepReport:
     quiet = not calendar.is_working_day(today)
     queued = rounds = 0
     digest = False
+    with rt.sessions.begin() as session:
+        overdue = len(mark_overdue_items(session, today, rt.now()))
     if not quiet:
         policy = rt.reminder_policy
         with rt.sessions.begin() as session:
@@ -52,14 +59,9 @@ def run_sweep(rt: Runtime) -> SweepReport:
                 session, now=now, today=today, policy=policy, calendar=calendar
             )
     resume_complete_timeline_gates(rt)
+    resume_complete_signoff_gates(rt)
     report = deliver_pending(
         rt.sessions, rt.mailer, rt.now, documents_dir=rt.settings.documents_dir
     )
-    return SweepReport(
-        on=today,
-        quiet_day=quiet,
-        reminders_queued=queued,
-        rounds_recorded=rounds,
-        digest_queued=digest,
-        **asdict(report),
-    )
+    counts = {"reminders_queued": queued, "rounds_recorded": rounds, "items_overdue": overdue}
+    return SweepReport(on=today, quiet_day=quiet, digest_queued=digest, **counts, **asdict(report))

@@ -7,13 +7,12 @@ The portal, the CLI (``reviews timeline submit``) and the simulation all submit 
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from uuid import UUID
 
 from sqlalchemy.orm import Session
 
-from core.names import AgencyDuty, Gate, agency_obligation_key, review_key
+from core.names import AgencyDuty, Gate
 from models import store
 from models.orm import Review
 from models.timeline import (
@@ -24,10 +23,8 @@ from models.timeline import (
     events_to_rows,
 )
 from services.links import timeline_due
-from services.resume import ResumeStatus, resume_gate
+from services.resume import answer_gate_itself
 from services.runtime import Runtime
-
-log = logging.getLogger(__name__)
 
 
 class SubmissionRefused(ValueError):
@@ -97,24 +94,14 @@ def submit_timeline(
             source=source,
             events=events_to_rows(events),
         )
-        store.meet_obligation(
-            session,
-            key=agency_obligation_key(reference, AgencyDuty.TIMELINE, agency.name),
-            on_date=rt.today(),
-        )
-        store.record_audit(
-            session,
-            review_id=review.id,
-            actor=submitted_by,
-            action="timeline_submitted",
-            detail={
-                "agency": agency.name,
-                "version": version,
-                "events": len(events),
-                "source": source,
-            },
-            at=rt.now(),
-        )
+        store.meet_agency_obligation(session, review, AgencyDuty.TIMELINE, agency, rt.today())
+        detail = {
+            "agency": agency.name,
+            "version": version,
+            "events": len(events),
+            "source": source,
+        }
+        store.record_audit(session, review.id, submitted_by, "timeline_submitted", detail, rt.now())
         session.flush()
         submitted = set(store.latest_timeline_submissions(session, review.id))
         all_in = involved <= submitted
@@ -151,42 +138,21 @@ def timeline_gates_ready(rt: Runtime) -> list[tuple[str, str]]:
 def _resume_timelines_gate(rt: Runtime, reference: str, run_id: UUID) -> bool:
     """Answer the timelines gate for the business manager once every timeline is in.
 
-    The learning event is proposed ten working days on; the business manager can move it.
-    A failure (Prefect down, or someone resumed first) leaves the gate for the business
-    manager to answer in the UI: the submission itself is already stored.
+    No event date is proposed here: the business manager confirms each event (date, time,
+    venue, contact) at its own gate before anyone is invited.
     """
-    learning_event = rt.deadlines.calendar.add_working_days(rt.today(), 10)
-    try:
-        # Prefect checks, in the same transaction that stores the answer, that the run is
-        # still suspended: if the business manager (or a concurrent submission) answered
-        # first, this answer is not taken and the outcome says so.
-        outcome = resume_gate(
-            run_id,
-            {
-                "proceed_without": [],
-                "reason": "",
-                "learning_event_on": learning_event.isoformat(),
-                "recorded_by": "case-reviews (every timeline received)",
-            },
-        )
-    except Exception as exc:
-        log.warning("%s: every timeline is in but the gate was not resumed: %s", reference, exc)
-        return False
-    if outcome.status is not ResumeStatus.ACCEPTED:
-        log.info("%s: the timelines gate was not resumed here: %s", reference, outcome.describe())
-        return False
-    with rt.sessions.begin() as session:
-        review = store.get_review(session, reference)
-        store.record_audit(
-            session,
-            review_id=review.id,
-            actor="case-reviews",
-            action="timelines_gate_resumed",
-            detail={"learning_event_on": learning_event.isoformat()},
-            at=rt.now(),
-            key=review_key(reference, "timelines_gate_resumed"),
-        )
-    return True
+    return answer_gate_itself(
+        rt,
+        reference,
+        run_id,
+        {
+            "proceed_without": [],
+            "reason": "",
+            "recorded_by": "case-reviews (every timeline received)",
+        },
+        audit_action="timelines_gate_resumed",
+        why="every timeline is in",
+    )
 
 
 def collecting_timelines(session: Session, review: Review) -> bool:

@@ -16,10 +16,12 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from core.names import stage_key
+from core.names import DocumentKind, message_key, review_key, stage_key
 from models import store
-from models.orm import Board, Review
-from notifications.outbox import deliver_pending, queue_review_email
+from models.documents import DocumentView
+from models.orm import Board, Obligation, ObligationStatus, Review
+from notifications.outbox import deliver_pending, queue_review_email, render_review_email
+from services.documents import queue_with_document
 from services.runtime import Runtime, runtime
 
 
@@ -60,29 +62,52 @@ class Step:
             **context,
         )
 
-    def complete(self, stage: str, detail: dict[str, Any] | None = None) -> None:
-        """Record that ``stage`` is done (once: keyed by review and stage)."""
-        store.record_audit(
+    def email_with_document(
+        self, kind: str, *, recipient: str, key: str, document: DocumentKind, **context: Any
+    ) -> DocumentView:
+        """Like :meth:`email`, with the newest version of ``document`` attached. Refused
+        (``DocumentNotCleared``) unless that version may leave the board; the record keeps
+        which version and hash went to ``recipient`` (once, like the message)."""
+        self.mailed = True
+        return queue_with_document(
+            self.rt,
             self.session,
-            review_id=self.review.id,
-            actor="case-reviews",
-            action="stage_completed",
-            detail={"stage": stage, **(detail or {})},
-            at=self.rt.now(),
+            reference=self.reference,
+            kind=document,
+            version=None,
+            key=message_key(self.reference, key, recipient),
+            message_kind=kind,
+            recipient=recipient,
+            email=render_review_email(self.session, self.review, kind, **context),
+        )
+
+    def complete(self, stage: str, detail: dict[str, Any] | None = None) -> bool:
+        """Record that ``stage`` is done (once: keyed by review and stage); whether this call
+        recorded it (False on a replay)."""
+        return None is not store.record_audit(
+            self.session,
+            self.review.id,
+            "case-reviews",
+            "stage_completed",
+            {"stage": stage, **(detail or {})},
+            self.rt.now(),
             key=stage_key(self.review.reference, stage),
         )
 
     def audit(self, action: str, detail: dict[str, Any], *, actor: str, key: str) -> None:
         """Append one keyed audit record for this review (once)."""
         store.record_audit(
-            self.session,
-            review_id=self.review.id,
-            actor=actor,
-            action=action,
-            detail=detail,
-            at=self.rt.now(),
-            key=key,
+            self.session, self.review.id, actor, action, detail, self.rt.now(), key=key
         )
+
+    def waive(self, obligation: Obligation, action: str, reason: str, *, actor: str) -> None:
+        """Close an agency's ``obligation`` unmet, with the reason; audited as ``action`` (once
+        per agency)."""
+        obligation.status = ObligationStatus.WAIVED
+        obligation.note = reason
+        agency = obligation.owed_by
+        key = review_key(self.review.reference, f"{action}:{agency}")
+        self.audit(action, {"agency": agency, "reason": reason}, actor=actor, key=key)
 
 
 @contextmanager
