@@ -32,7 +32,9 @@ from models.timeline import (
 from notifications.render import environment
 from portal.actions import router as actions_router
 from portal.documents import router as documents_router
+from portal.draft_check import router as draft_check_router
 from portal.refusal import forbidden
+from portal.summaries import router as summaries_router
 from services.links import LinkRefused, read_token, timeline_due
 from services.runtime import runtime
 from services.timelines import SubmissionRefused, collecting_timelines, submit_timeline
@@ -44,6 +46,8 @@ MAX_UPLOAD = 5 * 2**20
 app = FastAPI(title="case-reviews agency portal", docs_url=None, redoc_url=None, openapi_url=None)
 app.include_router(documents_router)
 app.include_router(actions_router)  # owner agencies' action plan pages (/a/…)
+app.include_router(summaries_router)  # LCSPR rapid review agency summaries (/s/…)
+app.include_router(draft_check_router)  # the agencies' check of the draft report (/c/…)
 
 
 def _page(

@@ -16,6 +16,7 @@ from __future__ import annotations
 import hmac
 import logging
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -27,14 +28,20 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from itsdangerous import BadSignature, URLSafeSerializer
+from sqlalchemy.orm import Session as DbSession
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from core.names import DocumentKind
+from models import action_plan_store as plans
 from models import store
 from models import workspace_store as ws
-from models.orm import Regime, WorkspaceRole
+from models.action_plan_store import ActionItemView, RecommendationView
+from models.orm import Regime, Review, WorkspaceRole
 from notifications.exports import to_html
 from notifications.render import environment
 from services.accounts import SignIn, active_user, sign_in
+from services.action_plans import signoff_state
+from services.documents import get_document, list_documents
 from services.runtime import Runtime, runtime
 
 HERE = Path(__file__).parent
@@ -64,6 +71,16 @@ class User:
     @property
     def can_reveal(self) -> bool:
         return self.role in ws.REVEAL_ROLES
+
+
+@dataclass(frozen=True)
+class PlanSection:
+    """The action plan as the review's page shows it."""
+
+    recommendations: list[RecommendationView]
+    items: list[ActionItemView]
+    signoffs: Mapping[str, str]
+    progress_reports: int
 
 
 class NotSignedIn(Exception):
@@ -330,6 +347,13 @@ def register_page(
     )
 
 
+def _review_or_404(db: DbSession, reference: str) -> Review:
+    try:
+        return store.get_review(db, reference)
+    except store.NotFound:
+        raise StarletteHTTPException(404, f"There is no review {reference}.") from None
+
+
 def _review_page(
     request: Request,
     session: WorkspaceSession,
@@ -340,28 +364,34 @@ def _review_page(
 ) -> HTMLResponse:
     rt = runtime()
     with rt.sessions() as db:
-        try:
-            review = store.get_review(db, reference)
-        except store.NotFound:
-            raise StarletteHTTPException(404, f"There is no review {reference}.") from None
-        view = ws.review_page(db, review, today=rt.today())
-        combined = store.combined_timeline(db, review)
+        review = _review_or_404(db, reference)
+        sections: dict[str, Any] = {
+            "review": ws.review_page(db, review, today=rt.today()),
+            "combined": store.combined_timeline(db, review),
+            "plan": PlanSection(
+                recommendations=plans.recommendation_views(db, review.id),
+                items=plans.item_views(db, review.id),
+                signoffs=signoff_state(db, review),
+                progress_reports=len(plans.progress_reports(db, [review.id])),
+            ),
+        }
+    sections["documents"] = list_documents(rt, reference)
     return page(
         request,
         "review.html",
         session,
         user=user,
-        review=view,
-        combined=combined,
         identity=identity,
         today=rt.today(),
         run_url=rt.settings.run_url,
+        **sections,
     )
 
 
 @app.get("/reviews/{reference}", response_class=HTMLResponse)
 def review_page(request: Request, session: Session, user: SignedIn, reference: str) -> HTMLResponse:
-    """A review: stages, deadlines, agencies' obligations and reminders, timeline, audit."""
+    """A review: stages, deadlines, agencies' obligations and reminders, timeline, documents,
+    the action plan, audit."""
     return _review_page(request, session, user, reference)
 
 
@@ -387,12 +417,38 @@ def timeline_page(request: Request, user: SignedIn, reference: str) -> HTMLRespo
     """The combined significant events timeline (the learning event's page)."""
     rt = runtime()
     with rt.sessions() as db:
-        try:
-            review = store.get_review(db, reference)
-        except store.NotFound:
-            raise StarletteHTTPException(404, f"There is no review {reference}.") from None
+        review = _review_or_404(db, reference)
         combined = store.combined_timeline(db, review)
     return HTMLResponse(to_html(combined), headers={"Cache-Control": "no-store"})
+
+
+@app.get("/reviews/{reference}/documents/{kind}/{version}")
+def document_download(user: SignedIn, reference: str, kind: str, version: int) -> Response:
+    """One stored version of a document. The unredacted reports and the agencies' comments on
+    them are for the roles that may see identity, and each such read is audited."""
+    try:
+        document_kind = DocumentKind(kind)
+    except ValueError:
+        raise StarletteHTTPException(404, f"There is no kind of document called {kind}.") from None
+    if document_kind.may_hold_identity and not user.can_reveal:
+        log.warning(
+            "workspace: %s (%s) may not read %s %s", user.username, user.role, reference, kind
+        )
+        raise StarletteHTTPException(
+            403, "Only the business manager and the chair can open the unredacted reports."
+        )
+    try:
+        view, data = get_document(runtime(), reference, document_kind, version, actor=user.username)
+    except store.NotFound:
+        raise StarletteHTTPException(404, "This review has no such document.") from None
+    return Response(
+        data,
+        media_type=view.media_type,
+        headers={
+            "Content-Disposition": f'attachment; filename="{quote(view.filename)}"',
+            "Cache-Control": "no-store",
+        },
+    )
 
 
 @app.get("/health")
