@@ -1,194 +1,133 @@
-"""Run on demand (``make bench``): the sweep's selection and rendering over 10,000 open
-obligations, and delivery of 1,000 messages to a local SMTP server. Prints JSON."""
+"""Run on demand (``make bench`` / ``python -m benchmarks [NAME …] [--json]``); not part of the
+test suite. Each benchmark runs alone by name:
+
+* ``resume``: resume -> next gate, median / p95 / max, with ``--open`` reviews open;
+* ``simulate``: wall time of ``reviews simulate --regime scr --json``;
+* ``start``: ``--reviews`` reviews started at once to their first gate: time, peak memory of
+  the whole stack, processes held afterwards;
+* ``sweep``: the daily sweep over 10,000 open obligations;
+* ``delivery``: 1,000 emails to a local SMTP server.
+
+``--json`` prints every result and the five headline figures (``figures``) machine-readably.
+"""
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import platform
+import resource
+import subprocess
+import sys
 import tempfile
 import time
-import tracemalloc
-from datetime import date, datetime, timedelta
-from datetime import time as clock_time
+from collections.abc import Callable
+from datetime import date
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import insert, select
+from benchmarks.store import bench_delivery, bench_sweep
 
-from core.clock import LONDON, ManualClock
-from core.config import Settings
-from models.migrate import upgrade
-from models.orm import Agency, Board, Obligation, OutboxMessage, Review, SubjectIdentity
-from notifications.outbox import deliver_pending
-from notifications.smtp_catcher import SmtpCatcher
-from notifications.sweep import queue_reminders
-from services.runtime import Runtime
-
-REVIEWS = 1_000
-AGENCIES = 10
-MESSAGES = 1_000
-TODAY = date(2027, 3, 10)  # a Wednesday
+REPO = Path(__file__).resolve().parent.parent
 
 
-def _populate(rt: Runtime) -> None:
-    now = datetime.combine(TODAY - timedelta(days=60), clock_time(9), tzinfo=LONDON)
-    with rt.sessions.begin() as session:
-        board = Board(
-            name="Benchmark Board",
-            chair_email="chair@bench.example",
-            business_manager_email="bm@bench.example",
-            national_panel_email="panel@bench.example",
-        )
-        session.add(board)
-        session.flush()
-        agencies = [
-            Agency(
-                board_id=board.id,
-                name=f"Agency {a}",
-                contact_email=f"contact{a}@agency.example",
-                safeguarding_lead_email=f"lead{a}@agency.example",
-            )
-            for a in range(AGENCIES)
-        ]
-        session.add_all(agencies)
-        session.flush()
-        session.execute(
-            insert(Review),
-            [
-                {
-                    "reference": f"SCR-2027-{r:04d}",
-                    "board_id": board.id,
-                    "regime": "scr",
-                    "pseudonym": f"Child {r}",
-                    "incident_date": date(2026, 12, 1),
-                    "stage": "timelines_merged",
-                    "status": "open",
-                    "created_at": now,
-                }
-                for r in range(REVIEWS)
-            ],
-        )
-        ids = list(session.scalars(select(Review.id).order_by(Review.id)))
-        session.execute(
-            insert(SubjectIdentity),
-            [
-                {
-                    "review_id": rid,
-                    "full_name": f"Quillon{rid} Vantablack",
-                    "date_of_birth": date(2015, 1, 1),
-                    "address": "1 Bench Street",
-                }
-                for rid in ids
-            ],
-        )
-        # Due dates spread over ±90 days around the sweep day, as in a board with reviews at
-        # every stage: some obligations reach a round today, most do not.
-        session.execute(
-            insert(Obligation),
-            [
-                {
-                    "key": f"{rid}:timeline:{agency.name}",
-                    "review_id": rid,
-                    "milestone": "timeline_return",
-                    "description": "timeline of significant events",
-                    "owed_by": agency.name,
-                    "agency_id": agency.id,
-                    "owed_to": "business manager",
-                    "due_on": TODAY + timedelta(days=(rid * 7 + i * 13) % 181 - 90),
-                    "status": "open",
-                    "note": "",
-                    "created_at": now,
-                }
-                for rid in ids
-                for i, agency in enumerate(agencies)
-            ],
-        )
-
-
-def _timed_sweep(rt: Runtime) -> dict[str, object]:
-    tracemalloc.start()
-    started = time.perf_counter()
-    with rt.sessions.begin() as session:
-        messages, rounds = queue_reminders(
-            session,
-            now=rt.now(),
-            today=rt.today(),
-            policy=rt.reminder_policy,
-            calendar=rt.deadlines.calendar,
-        )
-    elapsed = time.perf_counter() - started
-    peak = tracemalloc.get_traced_memory()[1]
-    tracemalloc.stop()
+def bench_simulate(_args: argparse.Namespace, _workdir: Path) -> dict[str, object]:
+    started, children = time.perf_counter(), resource.getrusage(resource.RUSAGE_CHILDREN)
+    done = subprocess.run(
+        # ``reviews simulate``, from this checkout's code
+        [sys.executable, "-m", "case_reviews", "simulate", "--regime", "scr", "--json"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime + after.ru_stime) - (children.ru_utime + children.ru_stime)
+    report = json.loads(done.stdout)
     return {
-        "rounds_due": rounds,
-        "messages_rendered_and_queued": messages,
-        "select_render_queue_seconds": round(elapsed, 3),
-        "peak_python_memory_mib": round(peak / 2**20, 1),
+        "wall_seconds": round(wall, 1),
+        # the simulation and its Prefect server: steadier than wall time on a shared machine
+        "cpu_seconds": round(cpu, 1),
+        "elapsed_seconds": report.get("elapsed_seconds"),
+        "gates": report.get("gates"),
+        "emails_sent": report.get("emails_sent"),
     }
 
 
-def bench_sweep(workdir: Path) -> dict[str, object]:
-    """The first sweep over a fresh store (every obligation catches up at once), then the
-    steady state: the next working day's sweep, after the previous day's rounds were logged."""
-    url = f"sqlite:///{workdir / 'bench.db'}"
-    upgrade(url)
-    clock = ManualClock(datetime.combine(TODAY - timedelta(days=1), clock_time(8), tzinfo=LONDON))
-    rt = Runtime.from_settings(Settings(database_url=url), clock=clock)
-    _populate(rt)
-    first = _timed_sweep(rt)
-    clock.advance(timedelta(days=1))
-    daily = _timed_sweep(rt)
-    return {"obligations": REVIEWS * AGENCIES, "first_sweep": first, "daily_sweep": daily}
+def bench_start(args: argparse.Namespace, workdir: Path) -> dict[str, object]:
+    from benchmarks.stack import running_stack, start_reviews
+
+    with running_stack(workdir, args.runner_limit) as stack:
+        _runs, result = start_reviews(stack, args.reviews)
+    return result
 
 
-def bench_delivery(workdir: Path) -> dict[str, object]:
-    url = f"sqlite:///{workdir / 'delivery.db'}"
-    upgrade(url)
-    with SmtpCatcher() as smtp:
-        clock = ManualClock(datetime.combine(TODAY, clock_time(8), tzinfo=LONDON))
-        rt = Runtime.from_settings(Settings(database_url=url, mail_url=smtp.url()), clock=clock)
-        with rt.sessions.begin() as session:
-            session.execute(
-                insert(OutboxMessage),
-                [
-                    {
-                        "key": f"bench:{n}",
-                        "kind": "reminder",
-                        "recipient": f"agency{n % 50}@agency.example",
-                        "subject": f"Reminder {n}",
-                        "body_text": "A reminder.\n",
-                        "body_html": "<p>A reminder.</p>\n",
-                        "status": "pending",
-                        "attempts": 0,
-                        "next_attempt_at": clock.now(),
-                        "created_at": clock.now(),
-                    }
-                    for n in range(MESSAGES)
-                ],
-            )
-        started = time.perf_counter()
-        report = deliver_pending(rt.sessions, rt.mailer, rt.now)
-        elapsed = time.perf_counter() - started
-        received = len(smtp.received)
-    return {
-        "messages": MESSAGES,
-        "sent": report.sent,
-        "received_by_smtp": received,
-        "delivery_seconds": round(elapsed, 2),
-        "messages_per_second": round(report.sent / elapsed, 1),
+def bench_resume(args: argparse.Namespace, workdir: Path) -> dict[str, object]:
+    from benchmarks.stack import resume_latency, running_stack, start_reviews
+
+    with running_stack(workdir, args.runner_limit) as stack:
+        runs, opened = start_reviews(stack, args.open)
+        result = resume_latency(stack, runs, args.resumes)
+    return result | {"opening": opened}
+
+
+BENCHMARKS: dict[str, Callable[[argparse.Namespace, Path], dict[str, object]]] = {
+    "resume": bench_resume,
+    "simulate": bench_simulate,
+    "start": bench_start,
+    "sweep": lambda _args, workdir: bench_sweep(workdir),
+    "delivery": lambda _args, workdir: bench_delivery(workdir),
+}
+
+
+def figures(results: dict[str, Any]) -> dict[str, object]:
+    """The five headline figures (issue 12, item 7), where measured."""
+    found: dict[str, object] = {}
+    if "resume" in results:
+        found["resume_p95_seconds"] = results["resume"]["p95_seconds"]
+    if "simulate" in results:
+        found["simulate_scr_seconds"] = results["simulate"]["wall_seconds"]
+    if "start" in results:
+        found["start_seconds"] = results["start"]["all_at_first_gate_seconds"]
+        found["start_peak_gib"] = results["start"]["peak_stack_rss_gib"]
+        found["start_processes_held_after"] = results["start"]["processes_held_after"]
+    if "sweep" in results:
+        found["sweep_seconds"] = results["sweep"]["daily_sweep"]["select_render_queue_seconds"]
+    if "delivery" in results:
+        found["delivery_seconds"] = results["delivery"]["delivery_seconds"]
+    return found
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
+    parser.add_argument(
+        "names", nargs="*", metavar="NAME", help=f"any of {', '.join(BENCHMARKS)} (default: all)"
+    )
+    parser.add_argument("--json", action="store_true", help="print JSON only")
+    parser.add_argument("--reviews", type=int, default=1000, help="start: reviews to start")
+    parser.add_argument("--open", type=int, default=200, help="resume: reviews open")
+    parser.add_argument("--resumes", type=int, default=20, help="resume: resumes timed")
+    parser.add_argument("--runner-limit", type=int, default=4, help="runs at once (serve)")
+    args = parser.parse_args(argv)
+    names = args.names or list(BENCHMARKS)
+    if unknown := [n for n in names if n not in BENCHMARKS]:
+        parser.error(f"unknown benchmark {unknown[0]!r}: choose from {', '.join(BENCHMARKS)}")
+    results: dict[str, Any] = {}
+    for name in names:
+        with tempfile.TemporaryDirectory() as tmp:
+            if not args.json:
+                print(f"running {name} …", file=sys.stderr, flush=True)
+            results[name] = BENCHMARKS[name](args, Path(tmp))
+    report = {
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python "
+        f"{platform.python_version()}",
+        "date": date.today().isoformat(),
+        "figures": figures(results),
+        **results,
     }
-
-
-def main() -> None:
-    with tempfile.TemporaryDirectory() as tmp:
-        workdir = Path(tmp)
-        result = {
-            "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python "
-            f"{platform.python_version()}",
-            "sweep": bench_sweep(workdir),
-            "delivery": bench_delivery(workdir),
-        }
-    print(json.dumps(result, indent=2))
+    print(json.dumps(report, indent=2))
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ from typing import Annotated
 import typer
 
 from case_reviews.cli_common import (
-    change_review,
+    change_as_operator,
     fail,
     get_review,
     json_text,
@@ -23,6 +23,7 @@ from case_reviews.cli_common import (
 )
 from case_reviews.cli_documents import documents_app, names_app
 from case_reviews.cli_plan import plan_cli
+from case_reviews.cli_records import delay_app, family_app, record_delay
 from case_reviews.cli_users import users_app
 from core.clock import LONDON, ManualClock
 from core.config import get_settings
@@ -30,7 +31,7 @@ from core.deadlines import ClockStop, RulePack, UnknownEventError, UnknownRegime
 from core.secrets import use_stored_prefect_auth
 from models import store
 from models.migrate import upgrade
-from models.schemas import BoardIn, LocalAuthorityNotificationIn, ReferralIn
+from models.schemas import BoardIn, DelayIn, LocalAuthorityNotificationIn, ReferralIn
 from models.timeline import TimelineRejected, parse_timeline_file
 from notifications.exports import to_csv, to_html
 from services.links import portal_link, timeline_due
@@ -52,6 +53,8 @@ app.add_typer(documents_app, name="documents")
 app.add_typer(names_app, name="names")
 app.add_typer(plan_cli)  # recommendations, plan, themes, report, clock-miss
 app.add_typer(users_app, name="users")
+app.add_typer(delay_app, name="delay")
+app.add_typer(family_app, name="family")
 
 
 @app.callback()
@@ -144,11 +147,11 @@ def board_load(file: Path) -> None:
         board = store.load_board(session, board_in)
         store.record_audit(
             session,
-            review_id=None,
-            actor=rt.settings.operator,
-            action="board_loaded",
-            detail={"board": board.name, "agencies": len(board_in.agencies)},
-            at=rt.now(),
+            None,
+            rt.settings.operator,
+            "board_loaded",
+            {"board": board.name, "agencies": len(board_in.agencies)},
+            rt.now(),
         )
     typer.echo(f"loaded {board_in.name} with {len(board_in.agencies)} agencies")
 
@@ -204,17 +207,8 @@ def referral_la_notification(
     """Record the local authority's serious incident notification for an LCSPR (the date sent
     and to whom); its five-working-day deadline is then met and its reminders stop."""
     notification = validate(LocalAuthorityNotificationIn, {"sent_on": sent_on, "to": to})
-    rt = ready()
-    change_review(
-        rt,
-        reference,
-        lambda session, review: store.record_local_authority_notification(
-            session,
-            review=review,
-            notification=notification,
-            actor=rt.settings.operator,
-            now=rt.now(),
-        ),
+    change_as_operator(
+        reference, store.record_local_authority_notification, notification=notification
     )
     typer.echo(f"{reference}: local authority notification of {sent_on} recorded")
 
@@ -326,27 +320,20 @@ def timeline_link(reference: str, agency: Annotated[str, typer.Option(help="The 
         typer.echo(portal_link(rt, reference, found.id, due))
 
 
+StopStart = Annotated[str, typer.Option(help="First day the clock is stopped (YYYY-MM-DD).")]
+StopEnd = Annotated[str, typer.Option(help="Last day the clock is stopped (YYYY-MM-DD).")]
+StopReason = Annotated[str, typer.Option(help="Why, e.g. parallel criminal proceedings.")]
+
+
 @app.command("clock-stop")
-def clock_stop(
-    reference: str,
-    start: Annotated[str, typer.Option(help="First day the clock is stopped (YYYY-MM-DD).")],
-    end: Annotated[str, typer.Option(help="Last day the clock is stopped (YYYY-MM-DD).")],
-    reason: Annotated[str, typer.Option(help="Why, e.g. parallel criminal proceedings.")],
-) -> None:
-    """Stop the clock for a period (with the reason): the review's stoppable deadlines (the
-    six-month completion target) move out by the days stopped. Recorded in the audit trail."""
+def clock_stop(reference: str, start: StopStart, end: StopEnd, reason: StopReason) -> None:
+    """Record a delay for a period (with the reason), as ``reviews delay record`` does. The
+    six-month target stands unless the regime's pack lets a delay move it
+    (``delays_move_dates``). Recorded in the audit trail."""
     stop = validate(ClockStop, {"start": start, "end": end, "reason": reason})
-    rt = ready()
-    with rt.sessions.begin() as session:
-        review = get_review(session, reference)
-        store.add_clock_stop(
-            session, review_id=review.id, stop=stop, actor=rt.settings.operator, now=rt.now()
-        )
-        moved = store.open_obligations_from_deadlines(
-            session, review=review, deadlines=rt.deadlines, now=rt.now()
-        )
-        lines = [f"{o.milestone}: due {o.due_on:%a %d %b %Y}" for o in moved]
-    typer.echo(f"{reference}: clock stopped {stop.start} to {stop.end}")
+    delay = DelayIn(reason=stop.reason, start=stop.start, end=stop.end)
+    lines = record_delay(ready(), reference, delay)
+    typer.echo(f"{reference}: delay recorded from {stop.start} to {stop.end}")
     for line in lines:
         typer.echo(f"  {line}")
 
@@ -409,8 +396,14 @@ def up(
 
 @app.command()
 def simulate(
-    regime: Annotated[str, typer.Option(help="scr, lcspr, sar, cpr or apr")],
-    scenario: Annotated[str, typer.Option(help="full, cir or no-review")] = "full",
+    regime: Annotated[str, typer.Option(help="scr, lcspr, sar, cpr, apr or susr")],
+    scenario: Annotated[
+        str | None,
+        typer.Option(
+            help="full, cir, iar, forum or no-review (Wales: concise, extended, forum or "
+            "no-review); default: the regime's first"
+        ),
+    ] = None,
     keep: Annotated[
         Path | None, typer.Option(help="Leave the Prefect home and the case store in DIR.")
     ] = None,
@@ -422,14 +415,18 @@ def simulate(
     """Run one complete review on a temporary server with a simulated clock."""
     # Prefect reads its logging level when first imported; keep its console quiet here.
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
-    from case_reviews.simulation.run import EXAMPLE_FOR_REGIME  # imports Prefect (see start)
+    from case_reviews.simulation.run import (
+        EXAMPLE_FOR_REGIME,  # imports Prefect (see start)
+        scenarios_for,
+    )
     from case_reviews.simulation.run import simulate as run_simulation
-    from case_reviews.simulation.scenario import SCENARIO_DECISION
 
     if regime not in EXAMPLE_FOR_REGIME:
         fail(f"--regime: unknown regime {regime!r} (known: {', '.join(EXAMPLE_FOR_REGIME)})")
-    if scenario not in SCENARIO_DECISION:
-        fail(f"--scenario: unknown scenario {scenario!r} (known: {', '.join(SCENARIO_DECISION)})")
+    valid = scenarios_for(regime, get_settings().rules_dir)
+    scenario = scenario or valid[0]
+    if scenario not in valid:
+        fail(f"--scenario: {scenario!r} is not a route of {regime} (choose: {', '.join(valid)})")
     summary = run_simulation(regime, scenario, keep, subject_name)  # type: ignore[arg-type]
     if as_json:
         typer.echo(json_text(summary))
@@ -522,7 +519,7 @@ def status(
     whether each run is at its gate, between gates, late or crashed."""
     rt = ready()
     with rt.sessions() as session:
-        views = store.open_review_status(session, rt.today())
+        views = store.open_review_status(session, rt.today(), rt.deadlines)
     states = _run_states(rt) if runs and views else None
     if states is not None:
         views = [v.model_copy(update={"run_state": states.get(v.reference)}) for v in views]
@@ -547,3 +544,11 @@ def status(
         typer.echo(
             f"{v.reference:14} {v.regime.value:6} {v.pseudonym:10} {v.stage}{gate}; {due}{run}"
         )
+        for d in v.delays:
+            until = f"to {d.end}" if d.end else "ongoing"
+            moves = "moves the statutory dates" if d.moves_dates else "the statutory dates stand"
+            learning = f"; learning meanwhile: {d.learning}" if d.learning else ""
+            typer.echo(f"  delay from {d.start} {until}: {d.reason} ({moves}){learning}")
+        if v.family:
+            steps = ", ".join(f"{f.step.replace('_', ' ')} {f.on_date}" for f in v.family)
+            typer.echo(f"  family: {steps}")

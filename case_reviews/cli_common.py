@@ -60,6 +60,8 @@ def validation_lines(exc: ValidationError) -> list[str]:
             message = "is required"
         elif error["type"] == "extra_forbidden":
             message = "is not a field of this form"
+        elif error["type"] == "string_pattern_mismatch":
+            message = "is blank: write it out"
         # Model-level checks already name their field ("notified_on: …").
         lines.append(message if not error["loc"] and ": " in message else f"{field}: {message}")
     return lines
@@ -108,6 +110,14 @@ def attempt(call: Callable[[], Result], *refusals: type[Exception]) -> Result:
         return call()
     except refusals as exc:
         fail(str(exc))
+
+
+def change_as_operator(reference: str, change: Callable[..., Result], **fields: Any) -> Result:
+    """``change(session, review=…, **fields, actor=…, now=…)`` on the review in one
+    transaction, recorded as the configured operator; fail with the store's refusal."""
+    rt = ready()
+    by = {"actor": rt.settings.operator, "now": rt.now()}
+    return change_review(rt, reference, lambda s, review: change(s, review=review, **fields, **by))
 
 
 def change_review(

@@ -3,6 +3,7 @@ check before anything leaves the board, and the names the board lists for a revi
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 from typing import Annotated
 
@@ -17,10 +18,12 @@ from services.documents import (
     add_document,
     add_review_name,
     anonymisation_hits,
+    draft_comments,
     get_document,
     list_documents,
     list_review_names,
     record_anonymisation_override,
+    record_takedown,
     release_check,
 )
 
@@ -159,12 +162,40 @@ def documents_override(
     typer.echo(f"{reference}: override recorded for {document_kind.value} version {version}")
 
 
-@names_app.command("add")
-def names_add(
+@documents_app.command("comments")
+def documents_comments(reference: str) -> None:
+    """The agencies' factual-accuracy comments on the draft report, section by section."""
+    rt = ready()
+    lines = [str(c) for c in attempt(lambda: draft_comments(rt, reference), store.NotFound)]
+    typer.echo("\n".join(lines) or f"{reference}: no comments on the draft")
+
+
+@documents_app.command("takedown")
+def documents_takedown(
     reference: str,
-    name: Annotated[str, typer.Option(help="The person's name as the report might write it.")],
-    role: Annotated[str, typer.Option(help="Who they are, e.g. mother, social worker.")],
+    on: Annotated[str, typer.Option("--on", help="The day it came off the website.")],
 ) -> None:
+    """Record that the published report was taken down (then available on request); the
+    published-until reminders stop. Audited."""
+    try:
+        day = date.fromisoformat(on)
+    except ValueError:
+        fail(f"--on: {on!r} is not a date (expected YYYY-MM-DD)")
+    rt = ready()
+    attempt(
+        lambda: record_takedown(rt, reference, day, actor=rt.settings.operator),
+        DocumentRefused,
+        store.NotFound,
+    )
+    typer.echo(f"{reference}: taken down on {day.isoformat()}; available on request")
+
+
+PersonName = Annotated[str, typer.Option(help="The person's name as the report might write it.")]
+PersonRole = Annotated[str, typer.Option(help="Who they are, e.g. mother, social worker.")]
+
+
+@names_app.command("add")
+def names_add(reference: str, name: PersonName, role: PersonRole) -> None:
     """List a family member's or practitioner's name for the review's anonymisation check."""
     rt = ready()
     added = attempt(

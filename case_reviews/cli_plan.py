@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from case_reviews.cli_common import (
     attempt,
+    change_as_operator,
     change_review,
     fail,
     get_review,
@@ -54,31 +55,32 @@ def _by(rt: Runtime) -> dict[str, Any]:
     return {"actor": rt.settings.operator, "now": rt.now()}
 
 
+# The options, each with its help (one line per command signature).
+Number = Annotated[int, typer.Option(help="The recommendation's number in the report.")]
+Wording = Annotated[str, typer.Option(help="The recommendation as the report words it.")]
+Outcome = Annotated[str, typer.Option(help="Its intended outcome.")]
+Timescale = Annotated[str, typer.Option(help="Its timescale, e.g. 'within six months'.")]
+UnsignedAgency = Annotated[str, typer.Option(help="The owner agency that has not signed off.")]
+WhyWithout = Annotated[str, typer.Option(help="Why the plan goes on without it.")]
+MissedClock = Annotated[str, typer.Option(help="The clock, e.g. panel_notification.")]
+WhyMissed = Annotated[str, typer.Option(help="Why it was missed.")]
+
+
 # --- recommendations ------------------------------------------------------------------------
 
 
 @recommendations_app.command("add")
 def recommendations_add(
-    reference: str,
-    number: Annotated[int, typer.Option(help="The recommendation's number in the report.")],
-    text: Annotated[str, typer.Option(help="The recommendation as the report words it.")],
-    outcome: Annotated[str, typer.Option(help="Its intended outcome.")],
-    timescale: Annotated[str, typer.Option(help="Its timescale, e.g. 'within six months'.")],
+    reference: str, number: Number, text: Wording, outcome: Outcome, timescale: Timescale
 ) -> None:
     """Record a recommendation of the final report, with its intended outcome and timescale."""
-    rt = ready()
-    change_review(
-        rt,
+    change_as_operator(
         reference,
-        lambda session, review: plans.add_recommendation(
-            session,
-            review=review,
-            number=number,
-            text=text,
-            intended_outcome=outcome,
-            timescale=timescale,
-            **_by(rt),
-        ),
+        plans.add_recommendation,
+        number=number,
+        text=text,
+        intended_outcome=outcome,
+        timescale=timescale,
     )
     typer.echo(f"{reference}: recommendation {number} recorded")
 
@@ -110,14 +112,7 @@ def recommendations_not_implemented(
 ) -> None:
     """Record the board's decision not to implement a recommendation, with the reason (the
     annual report gives it, as the Care Act asks for SARs). Audited."""
-    rt = ready()
-    change_review(
-        rt,
-        reference,
-        lambda session, review: plans.decline_recommendation(
-            session, review=review, number=number, reason=reason, **_by(rt)
-        ),
-    )
+    change_as_operator(reference, plans.decline_recommendation, number=number, reason=reason)
     typer.echo(f"{reference}: recommendation {number} recorded as not implemented")
 
 
@@ -197,11 +192,7 @@ def plan_request_signoff(reference: str) -> None:
 
 
 @plan_app.command("proceed-without")
-def plan_proceed_without(
-    reference: str,
-    agency: Annotated[str, typer.Option(help="The owner agency that has not signed off.")],
-    reason: Annotated[str, typer.Option(help="Why the plan goes on without it.")],
-) -> None:
+def plan_proceed_without(reference: str, agency: UnsignedAgency, reason: WhyWithout) -> None:
     """Go on without an owner agency's sign-off: recorded as missing (not met), audited."""
     rt = ready()
     attempt(
@@ -254,24 +245,13 @@ def themes_tag(
     reference: str, theme: Annotated[list[str], typer.Argument(help="Themes from the list.")]
 ) -> None:
     """Tag a review's findings with themes from the board's list."""
-    rt = ready()
-    known = _themes(rt)
-    added = change_review(
-        rt,
-        reference,
-        lambda session, review: plans.tag_review(
-            session, review=review, themes=theme, known=known, **_by(rt)
-        ),
-    )
+    known = _themes(ready())
+    added = change_as_operator(reference, plans.tag_review, themes=theme, known=known)
     typer.echo(f"{reference}: tagged {', '.join(added) if added else 'nothing new'}")
 
 
 @plan_cli.command("clock-miss")
-def clock_miss(
-    reference: str,
-    milestone: Annotated[str, typer.Option(help="The clock, e.g. panel_notification.")],
-    reason: Annotated[str, typer.Option(help="Why it was missed.")],
-) -> None:
+def clock_miss(reference: str, milestone: MissedClock, reason: WhyMissed) -> None:
     """Record why a statutory clock of the review was missed (the annual report gives it)."""
     rt = ready()
 
