@@ -263,7 +263,7 @@ def test_timeline_submit_and_show_as_the_business_manager(
     assert code == 0 and "/t/" in out
 
 
-def test_clock_stop_moves_the_completion_target_and_is_audited(sqlite_rt: Runtime) -> None:
+def test_clock_stop_records_a_delay_and_the_six_month_target_stands(sqlite_rt: Runtime) -> None:
     from datetime import date
 
     from sqlalchemy import select
@@ -292,13 +292,83 @@ def test_clock_stop_moves_the_completion_target_and_is_audited(sqlite_rt: Runtim
         "Criminal trial: practitioners are witnesses.",
     )
     assert code == 0, err
-    # Six months from 20 October 2026 is 20 April 2027; fourteen days stopped.
-    assert "review_completion: due Tue 04 May 2027" in out
+    assert "the statutory dates stand" in out
     with sqlite_rt.sessions() as session:
+        review = store.get_review(session, "SAR-2026-001")
+        (target,) = store.open_obligations(session, review.id, milestone="review_completion")
         audit = session.scalars(
-            select(AuditEvent).where(AuditEvent.action == "clock_stopped")
+            select(AuditEvent).where(AuditEvent.action == "delay_recorded")
         ).one()
+    # Six months from 20 October 2026 is 20 April 2027, delay or not (the pack's default).
+    assert target.due_on == date(2027, 4, 20)
     assert audit.detail["reason"] == "Criminal trial: practitioners are witnesses."
+
+
+def test_delay_and_family_are_recorded_and_shown_on_status(sqlite_rt: Runtime) -> None:
+    invoke("board", "load", str(EXAMPLES / "board.yaml"))
+    invoke("referral", "add", str(EXAMPLES / "referrals" / "lcspr-child-m.yaml"))
+    code, out, err = invoke(
+        "delay",
+        "record",
+        "LCSPR-2026-001",
+        "--reason",
+        "Police investigation under way.",
+        "--from",
+        "2026-11-10",
+        "--learning",
+        "Missing-episode protocol tightened.",
+    )
+    assert code == 0, err
+    assert "delay recorded from 2026-11-10 (open)" in out
+    code, out, err = invoke(
+        "family",
+        "record",
+        "LCSPR-2026-001",
+        "--step",
+        "told",
+        "--on",
+        "2026-11-12",
+        "--by",
+        "Business Manager",
+        "--how",
+        "letter",
+        "--member",
+        "Grace Okonkwo-Bright",
+        "--relationship",
+        "mother",
+    )
+    assert code == 0, err
+    code, out, _ = invoke("status", "--no-runs")
+    assert "delay from 2026-11-10 ongoing: Police investigation under way." in out
+    assert "the statutory dates stand" in out and "family: told 2026-11-12" in out
+    assert "Okonkwo" not in out
+    code, out, _ = invoke("status", "--no-runs", "--json")
+    (view,) = json.loads(out)
+    assert view["delays"][0]["learning"] == "Missing-episode protocol tightened."
+    assert view["family"] == [
+        {
+            "step": "told",
+            "on_date": "2026-11-12",
+            "how": "letter",
+            "recorded_by": "Business Manager",
+        }
+    ]
+
+
+@pytest.mark.parametrize(
+    ("args", "named"),
+    [
+        (["--step", "phoned", "--on", "2026-11-12", "--by", "BM"], "step"),
+        (["--step", "told", "--on", "2026-13-12", "--by", "BM"], "on_date"),
+        (["--step", "told", "--on", "2026-11-12", "--by", ""], "recorded_by"),
+    ],
+)
+def test_family_record_refuses_bad_input_naming_the_field(
+    sqlite_rt: Runtime, args: list[str], named: str
+) -> None:
+    code, _, err = invoke("family", "record", "LCSPR-2026-001", *args)
+    assert code == 2
+    assert err.startswith(named)
 
 
 def test_clock_stop_refuses_an_end_before_the_start(sqlite_rt: Runtime) -> None:

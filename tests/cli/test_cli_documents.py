@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -10,7 +11,9 @@ from sqlalchemy import select
 from typer.testing import CliRunner
 
 from case_reviews.cli import app
-from models.orm import AuditEvent
+from models import store
+from models.orm import AuditEvent, ObligationStatus
+from services.documents import record_draft_comments
 from services.runtime import Runtime, use_runtime
 from tests.helpers import add_example_referral, load_example_board, row_counts
 from tests.services.conftest import with_documents_dir
@@ -129,3 +132,63 @@ def test_names_add_and_list_and_the_listing_is_audited(cli_rt: Runtime) -> None:
     assert len(_audits(cli_rt, "review_names_revealed")) == 1
     code, _, err = invoke("names", "add", "SCR-2026-001", "--name", "", "--role", "mother")
     assert code == 2 and err.startswith("--name: is required")
+
+
+def test_takedown_is_refused_before_publication_then_recorded_once_and_stops_the_reminders(
+    cli_rt: Runtime,
+) -> None:
+    code, _, err = invoke("documents", "takedown", "SCR-2026-001", "--on", "2026-13-01")
+    assert code == 2 and err.startswith("--on: '2026-13-01' is not a date")
+    today = cli_rt.today()
+    code, _, err = invoke("documents", "takedown", "SCR-2026-001", "--on", today.isoformat())
+    assert code == 2 and "the report was not published" in err
+    published = today - timedelta(days=400)
+    with cli_rt.sessions.begin() as session:
+        review = store.get_review(session, "SCR-2026-001")
+        store.record_event(session, review_id=review.id, name="publication", on_date=published)
+        store.upsert_obligation(
+            session,
+            key="SCR-2026-001:published_until",
+            review_id=review.id,
+            milestone="published_until",
+            description="published report",
+            owed_by="board",
+            agency_id=None,
+            owed_to="board",
+            due_on=published + timedelta(days=365),
+            now=cli_rt.now(),
+        )
+    code, _, err = invoke(
+        "documents", "takedown", "SCR-2026-001", "--on", (today + timedelta(days=1)).isoformat()
+    )
+    assert code == 2 and err.startswith("--on: is in the future")
+    code, out, _ = invoke("documents", "takedown", "SCR-2026-001", "--on", today.isoformat())
+    assert code == 0 and "available on request" in out
+    code, _, err = invoke("documents", "takedown", "SCR-2026-001", "--on", today.isoformat())
+    assert code == 2 and "already recorded" in err
+    with cli_rt.sessions() as session:
+        review = store.get_review(session, "SCR-2026-001")
+        (obligation,) = store.obligations(session, review.id, milestone="published_until")
+        assert store.review_events(session, review.id)["taken_down"] == today
+    assert (obligation.status, obligation.met_on) == (ObligationStatus.MET, today)
+    assert len(_audits(cli_rt, "report_taken_down")) == 1
+
+
+def test_comments_lists_each_agencys_comments_by_section(cli_rt: Runtime, tmp_path: Path) -> None:
+    code, out, _ = invoke("documents", "comments", "SCR-2026-001")
+    assert (code, out.strip()) == (0, "SCR-2026-001: no comments on the draft")
+    draft = tmp_path / "draft.md"
+    draft.write_text("# Draft\n\nChild T was not brought to appointments.\n")
+    assert invoke("documents", "add", "SCR-2026-001", "--kind", "draft_report", str(draft))[0] == 0
+    record_draft_comments(
+        cli_rt,
+        "SCR-2026-001",
+        "Northbridge Police",
+        [("2. Findings", "The visit was in March.")],
+        submitted_by="Northbridge Police (portal)",
+    )
+    code, out, _ = invoke("documents", "comments", "SCR-2026-001")
+    assert (code, out.strip()) == (
+        0,
+        "Northbridge Police (draft v1), 2. Findings: The visit was in March.",
+    )

@@ -129,12 +129,8 @@ def test_gate_limits_are_in_the_form_schema_prefect_checks() -> None:
     assert schema["rationale"]["pattern"] == r"\S"
     optional = TimelinesComplete.model_json_schema()["properties"]["reason"]
     assert optional["maxLength"] == TEXT_MAX
-    TimelinesComplete.model_validate(
-        {"learning_event_on": "2026-12-01", "recorded_by": "BM", "reason": ""}
-    )
-    assert _answer_errors(
-        TimelinesComplete, {"learning_event_on": "2026-12-01", "recorded_by": "BM", "reason": "  "}
-    ) == ["reason"]
+    TimelinesComplete.model_validate({"recorded_by": "BM", "reason": ""})
+    assert _answer_errors(TimelinesComplete, {"recorded_by": "BM", "reason": "  "}) == ["reason"]
 
 
 def test_timeline_cells_are_bounded() -> None:

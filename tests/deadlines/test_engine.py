@@ -440,7 +440,9 @@ def test_known_events_are_the_standard_ones_plus_rule_bases(
         "publication",
         "action_plan_signed_off",
         "timelines_requested",
-    }
+        "agency_review_requested",
+        "forum_agreed",
+    } | ({"summaries_requested"} if regime == "lcspr" else set())
     assert engine.known_events(regime) >= STANDARD_EVENTS
 
 

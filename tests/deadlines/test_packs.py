@@ -18,7 +18,13 @@ from core.deadlines import (
 )
 
 REGIMES = ["scr", "lcspr", "sar", "cpr", "apr"]
-COMMON_MILESTONES = {"action_plan_signoff", "action_progress", "timeline_return"}
+COMMON_MILESTONES = {
+    "action_plan_signoff",
+    "action_progress",
+    "timeline_return",
+    "agency_review_report",
+    "professional_forum",
+}
 
 
 @pytest.fixture(scope="module")
@@ -60,7 +66,13 @@ def test_built_in_packs_are_the_five_regimes_without_the_common_pack(
             "lcspr",
             "Local Child Safeguarding Practice Review",
             "England",
-            {"panel_notification", "rapid_review", "review_completion", "panel_copy"},
+            {
+                "panel_notification",
+                "rapid_review",
+                "agency_summary",
+                "review_completion",
+                "panel_copy",
+            },
         ),
         ("sar", "Safeguarding Adult Review", "England", {"review_completion"}),
         ("cpr", "Child Practice Review (Wales)", "Wales", {"review_completion"}),

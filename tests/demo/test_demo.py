@@ -9,121 +9,37 @@ import email.policy
 import os
 import re
 import socket
-import threading
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass, field
 from datetime import date
 from email.message import EmailMessage
 from pathlib import Path
 
 import httpx
 import pytest
-from playwright.sync_api import Locator, Page, expect, sync_playwright
+from playwright.sync_api import expect, sync_playwright
 from prefect.settings import PREFECT_API_AUTH_STRING, PREFECT_API_URL, temporary_settings
 from sqlalchemy import select
 
-from case_reviews.demo import DemoInfo, up
+from case_reviews.demo import DemoInfo
 from case_reviews.simulation.scenario import answer, example_timeline_csv, waiting_at
-from core.config import Settings, get_settings
+from core.config import Settings
 from deployments import driver
 from models import store
 from models.orm import Decision
 from notifications.exports import to_html
-from notifications.smtp_catcher import free_port
-from services.runtime import Runtime, set_runtime
+from services.runtime import Runtime
+from tests.demo.conftest import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    REAL_NAME,
+    UI_TIMEOUT_MS,
+    RunningDemo,
+    auth_string,
+    choose,
+    form_field,
+)
 
 pytestmark = pytest.mark.browser
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-STARTUP_TIMEOUT = 240.0  # the demo's own waits are bounded below this
-UI_TIMEOUT_MS = 30_000
-REAL_NAME = "Tobias Quennell"  # examples/referrals/scr-child-t.yaml: the subject's identity
-
-
-@dataclass
-class RunningDemo:
-    info: DemoInfo
-    var_dir: Path
-    prefect_port: int
-    smtp_port: int
-    portal_port: int
-    thread: threading.Thread
-    stop: threading.Event
-    printed_until_ready: str
-    errors: list[BaseException] = field(default_factory=list)
-
-
-@pytest.fixture
-def demo(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> Iterator[RunningDemo]:
-    """``up()`` in a background thread on free ports and a temporary var directory, waited
-    for until the example review waits for the chair; stopped afterwards whatever happens."""
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"{CHROMIUM} is missing: run 'make browser'")
-    prefect_port, smtp_port, portal_port = free_port(), free_port(), free_port()
-    monkeypatch.setenv("REVIEWS_DATABASE_URL", f"sqlite:///{tmp_path / 'reviews.db'}")
-    monkeypatch.setenv(
-        "REVIEWS_MAIL_URL",
-        f"mailto://127.0.0.1:{smtp_port}?from=case-reviews@board.example&mode=insecure",
-    )
-    monkeypatch.setenv("REVIEWS_UI_URL", f"http://127.0.0.1:{prefect_port}")
-    set_runtime(None)
-    get_settings.cache_clear()
-
-    var_dir = tmp_path / "var"
-    stop = threading.Event()
-    ready = threading.Event()
-    infos: list[DemoInfo] = []
-    errors: list[BaseException] = []
-
-    def on_ready(info: DemoInfo) -> None:
-        infos.append(info)
-        ready.set()
-
-    def run() -> None:
-        try:
-            up(
-                var_dir=var_dir,
-                prefect_port=prefect_port,
-                smtp_port=smtp_port,
-                portal_port=portal_port,
-                workspace_port=free_port(),
-                ready=on_ready,
-                stop_event=stop,
-            )
-        except BaseException as exc:  # reported by the test, not lost in the thread
-            errors.append(exc)
-
-    thread = threading.Thread(target=run, name="reviews-up", daemon=True)
-    thread.start()
-    try:
-        deadline = time.monotonic() + STARTUP_TIMEOUT
-        while not ready.wait(1.0):
-            if not thread.is_alive():
-                pytest.fail(f"up() ended before it was ready: {errors!r}")
-            if time.monotonic() > deadline:
-                pytest.fail(f"up() was not ready within {STARTUP_TIMEOUT:.0f} s")
-        printed = capsys.readouterr().out
-        yield RunningDemo(
-            infos[0], var_dir, prefect_port, smtp_port, portal_port, thread, stop, printed, errors
-        )
-    finally:
-        stop.set()
-        thread.join(90)
-        set_runtime(None)
-        get_settings.cache_clear()
 
 
 def _services(prefect_home: Path) -> set[int]:
@@ -176,33 +92,6 @@ def _text_of(message: EmailMessage) -> str:
     return "\n".join(parts)
 
 
-def _form_field(form: Locator, label: str) -> Locator:
-    """One property of Prefect's schema form. Its <label for=…> points at no element, so
-    get_by_label finds nothing: match the property by its label text instead."""
-    return form.locator(".schema-form-property").filter(
-        has=form.page.locator(
-            ".schema-form-property__label",
-            has_text=re.compile(rf"^{re.escape(label)}( \(Optional\))?$"),
-        )
-    )
-
-
-def _choose(page: Page, form: Locator, label: str, option: str) -> None:
-    """Pick ``option`` in a schema-form select (an enum or Literal field)."""
-    select = _form_field(form, label)
-    # A click on the select's value button only focuses it inside the modal; its chevron
-    # (or Space on the focused button) opens the option list.
-    select.locator(".p-select-button__icon").click()
-    options = page.get_by_role("listbox")
-    options.get_by_role("option", name=option, exact=True).click()
-    expect(options).to_have_count(0)
-    expect(select.locator(".p-select-button__value")).to_have_text(option)
-
-
-def _auth_string(demo: RunningDemo) -> str:
-    return (demo.var_dir / "prefect-auth-string").read_text().strip()
-
-
 def _decide_in_the_ui(info: DemoInfo, screenshot: Path, auth: str) -> None:
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
@@ -226,24 +115,24 @@ def _decide_in_the_ui(info: DemoInfo, screenshot: Path, auth: str) -> None:
             for label in (
                 "Decision",
                 "Methodology",
-                "Lead Reviewers",
+                "Lead reviewers",
                 "Rationale",
-                "Decided By",
-                "Decided On",
+                "Decided by",
+                "Decided on",
             ):
-                expect(_form_field(form, label)).to_be_visible()
+                expect(form_field(form, label)).to_be_visible()
 
-            _choose(page, form, "Decision", "full_review")
-            _choose(page, form, "Methodology", "SCIE Learning Together")
-            reviewers = _form_field(form, "Lead Reviewers")
+            choose(page, form, "Decision", "Full review (statutory)")
+            choose(page, form, "Methodology", "SCIE Learning Together")
+            reviewers = form_field(form, "Lead reviewers")
             reviewers.get_by_role("button", name="Add item").click()
             reviewers.get_by_role("textbox").fill("Dr Alex Reviewer")
-            _form_field(form, "Rationale").get_by_role("textbox").fill(
+            form_field(form, "Rationale").get_by_role("textbox").fill(
                 "Reg 5(2) is met: the child died and abuse is suspected."
             )
-            _form_field(form, "Decided By").get_by_role("textbox").fill("Independent Chair")
+            form_field(form, "Decided by").get_by_role("textbox").fill("Independent Chair")
             # Decided On keeps the form's default, the gate's today.
-            expect(_form_field(form, "Decided On")).to_contain_text(re.compile(r"\b20\d\d\b"))
+            expect(form_field(form, "Decided on")).to_contain_text(re.compile(r"\b20\d\d\b"))
             page.screenshot(path=str(screenshot), full_page=True)
 
             form.get_by_role("button", name="Submit").click()
@@ -268,9 +157,11 @@ def _agencies_answer_through_the_portal(demo: RunningDemo, rt: Runtime, tmp_path
     itself and the combined timeline renders."""
     info = demo.info
     with temporary_settings(
-        updates={PREFECT_API_URL: f"{info.ui_url}/api", PREFECT_API_AUTH_STRING: _auth_string(demo)}
+        updates={PREFECT_API_URL: f"{info.ui_url}/api", PREFECT_API_AUTH_STRING: auth_string(demo)}
     ):
         driver.resume(info.flow_run_id, answer("reviewer_appointment", "full", rt.today()))
+        _wait_for_gate(rt, info.reference, "terms_of_reference", timeout=90)
+        driver.resume(info.flow_run_id, answer("terms_of_reference", "full", rt.today()))
     _wait_for_gate(rt, info.reference, "timelines_complete", timeout=90)
     requests = [
         m for m in _mail(info.mail_dir) if "Timeline of significant events" in str(m["Subject"])
@@ -314,7 +205,7 @@ def _agencies_answer_through_the_portal(demo: RunningDemo, rt: Runtime, tmp_path
                 response = httpx.post(f"{link}/upload", files={"file": ("t.csv", data)}, timeout=30)
                 assert response.status_code == 200, response.text
             # The last submission resumed the gate; the served runner takes it from there.
-            _wait_for_gate(rt, info.reference, "learning_event", timeout=90)
+            _wait_for_gate(rt, info.reference, "learning_event_arranged", timeout=90)
 
             with rt.sessions() as session:
                 combined = store.combined_timeline(
@@ -370,7 +261,7 @@ def test_demo_brings_a_review_to_the_chair_who_decides_in_the_ui(
 
     # Closed by default: the API refuses a client without the auth string; the string was
     # printed once, and is kept owner-only under var/.
-    auth = _auth_string(demo)
+    auth = auth_string(demo)
     assert (demo.var_dir / "prefect-auth-string").stat().st_mode & 0o077 == 0
     assert auth in demo.printed_until_ready
     assert httpx.post(f"{info.ui_url}/api/flow_runs/filter", json={}).status_code == 401

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -38,9 +39,19 @@ class Case:
 
 
 @pytest.fixture
-def case_factory(prefect_api: None, sqlite_url: str, clock: ManualClock, smtp: SmtpCatcher):
-    def make(referral: str = "scr-child-t", **changes: object) -> Case:
-        rt = make_runtime(sqlite_url, clock, mail_url=smtp.url())
+def case_factory(
+    prefect_api: None, sqlite_url: str, clock: ManualClock, smtp: SmtpCatcher, tmp_path: Path
+):
+    def make(
+        referral: str = "scr-child-t", *, settings: dict[str, Any] | None = None, **changes: object
+    ) -> Case:
+        rt = make_runtime(
+            sqlite_url,
+            clock,
+            mail_url=smtp.url(),
+            documents_dir=tmp_path / "documents",
+            **(settings or {}),
+        )
         stack.append(use_runtime(rt))
         stack[-1].__enter__()
         load_example_board(rt)

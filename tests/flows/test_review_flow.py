@@ -8,12 +8,14 @@ from datetime import timedelta
 
 import pytest
 from prefect import get_client
+from prefect.client.schemas.filters import ArtifactCollectionFilter, ArtifactCollectionFilterKey
 from sqlalchemy import func, select
 
-from case_reviews.simulation.scenario import DAYS_BEFORE, answer, answer_now, drive, waiting_at
+from case_reviews.simulation.scenario import answer, answer_now, days_before, drive, waiting_at
 from deployments import driver
 from models import store
 from models.orm import AuditEvent, Obligation, ObligationStatus, OutboxMessage, ReviewEvent
+from tasks.gates import review_artifact_key
 
 pytestmark = pytest.mark.prefect
 
@@ -30,6 +32,29 @@ ALL_STAGES = [
     "final_report",
     "action_plan_signoff",
     "panel_copy",
+    "publication",
+    "monitoring",
+]
+
+
+FULL_GATES = [
+    "committee_recommendation",
+    "chair_decision",
+    "reviewer_appointment",
+    "terms_of_reference",
+    "timelines_complete",
+    "learning_event_arranged",
+    "learning_event",
+    "recall_session_arranged",
+    "recall_session",
+    "draft_report",
+    "final_report",
+    "learning_summary",
+    "action_plan_signoff",
+    # The first final report names the child: refused once, then a redacted version passes.
+    "anonymisation",
+    "anonymisation",
+    "communications",
     "publication",
     "monitoring",
 ]
@@ -60,30 +85,25 @@ def test_full_review_walks_all_fourteen_stages(case_factory) -> None:
     run_id = case.start()
     result = drive(case.rt, case.clock, run_id, case.reference, "full")
     assert result.state == "Completed"
-    assert result.gates == [
-        "committee_recommendation",
-        "chair_decision",
-        "reviewer_appointment",
-        "timelines_complete",
-        "learning_event",
-        "recall_session",
-        "final_report",
-        "action_plan_signoff",
-        "publication",
-        "monitoring",
-    ]
+    assert result.gates == FULL_GATES
     with case.rt.sessions() as session:
         review = store.get_review(session, case.reference)
         assert store.completed_stages(session, review.id) == ALL_STAGES
         assert review.status.value == "closed"
-        assert store.open_obligations(session, review.id) == []
+        # Only the published report's takedown stays owed after the review closes.
+        (takedown,) = store.open_obligations(session, review.id)
         events = store.review_events(session, review.id)
+    assert takedown.milestone == "published_until"
     assert {"decision", "panel_notified", "final_report", "panel_copy_sent", "publication"} <= set(
         events
     )
     kinds = Counter(m.subject.split("] ", 1)[1].split(":")[0] for m in case.smtp.received)
     assert kinds["Referral received"] == 1
-    assert kinds["Notification of decision"] == 1
+    # The scr pack tells the national panel and Ofsted of the decision (Wirral framework s.5).
+    decided = [m for m in case.smtp.received if "Notification of decision" in m.subject]
+    assert sorted(m.recipients[0].split("@")[1] for m in decided) == sorted(
+        ["national-panel.example", "ofsted.example"]
+    )
     _assert_each_message_delivered_once(case)
     panel = [
         m for m in case.smtp.received if m.recipients == ("notifications@national-panel.example",)
@@ -94,6 +114,8 @@ def test_full_review_walks_all_fourteen_stages(case_factory) -> None:
         "Report published",
     ]
     assert "Independent Reviewer A" in panel[0].part("text/plain")
+    (attached,) = [p for p in panel[1].message.walk() if p.get_filename()]
+    assert attached.get_filename() == f"{case.reference}-final_report-v2.md"
 
 
 def test_critical_incident_review_skips_panel_copy_and_publication(case_factory) -> None:
@@ -138,7 +160,7 @@ def test_no_review_tells_referrer_and_panel_why_and_closes(case_factory) -> None
 
 
 def test_after_every_resume_the_replay_repeats_no_side_effect(case_factory) -> None:
-    """Each resume re-runs the flow from the top (every earlier task runs again). After ten
+    """Each resume re-runs the flow from the top (every earlier task runs again). After twelve
     resumes each stage, gate answer and message exists once, and what earlier stages recorded
     is unchanged by the replays."""
     case = case_factory()
@@ -146,15 +168,15 @@ def test_after_every_resume_the_replay_repeats_no_side_effect(case_factory) -> N
     state = driver.execute(run_id)
     resumes = 0
     history: list[tuple[dict[str, int], int]] = []
-    while state == "Suspended" and resumes < 20:
+    while state == "Suspended" and resumes < 24:
         gate = waiting_at(case.rt, case.reference)
         assert gate is not None
-        case.clock.advance(timedelta(days=DAYS_BEFORE[gate]))
+        case.clock.advance(timedelta(days=days_before(gate)))
         driver.resume(run_id, answer_now(case.rt, case.reference, gate, "full"))
         resumes += 1
         state = driver.execute(run_id)
         history.append((_side_effects(case), len(case.smtp.received)))
-    assert (state, resumes) == ("Completed", 10)
+    assert (state, resumes) == ("Completed", len(FULL_GATES))
     # Side effects only ever grow with new stages; a replay that repeated earlier stages
     # would break the exact counts below.
     with case.rt.sessions() as session:
@@ -163,14 +185,16 @@ def test_after_every_resume_the_replay_repeats_no_side_effect(case_factory) -> N
     stage_counts = Counter(a.detail["stage"] for a in audits if a.action == "stage_completed")
     gate_counts = Counter(a.detail["gate"] for a in audits if a.action == "gate_answered")
     assert stage_counts == Counter(ALL_STAGES)
-    assert set(gate_counts.values()) == {1} and len(gate_counts) == 10
+    assert set(gate_counts.values()) == {1} and len(gate_counts) == len(set(FULL_GATES))
     assert len(outbox_keys) == len(set(outbox_keys)) == len(case.smtp.received)
     _assert_each_message_delivered_once(case)
-    # Five agencies: one timeline request, two invitations and one sign-off request each.
+    # Five agencies: one timeline request and two invitations each; the two owner agencies of
+    # the action plan one sign-off request each (the others own no action).
     per_agency = Counter(k.split(":")[1] for k in outbox_keys if k.count(":") >= 3)
     assert per_agency["timeline_request"] == 5
     assert per_agency["invitation"] == 10
-    assert per_agency["signoff_request"] == 5
+    assert Counter(k.split(":")[1] for k in outbox_keys)["action_signoff"] == 2
+    assert per_agency["draft_check_request"] == 5
 
 
 def test_invalid_resume_is_refused_with_the_reason_and_the_run_stays_at_its_gate(
@@ -225,8 +249,26 @@ def test_answer_breaking_a_case_rule_is_refused_and_asked_again(case_factory) ->
         keyset = state.state_details.run_input_keyset
         assert keyset is not None
         description = client.read_flow_run_input(run_id, keyset["description"])
-    assert "Your previous answer was refused" in description
+    # The refusal leads the form (the stored description is JSON text).
+    assert description.index("Your last answer was not accepted") < description.index("## Chair")
     assert "at least one lead reviewer" in description
+    # The run page says which gate waits and why, the refusal first; so does the chair's email.
+    with get_client(sync_client=True) as client:
+        latest = client.read_latest_artifacts(
+            artifact_filter=ArtifactCollectionFilter(
+                key=ArtifactCollectionFilterKey(any_=[review_artifact_key(case.reference)])
+            )
+        )
+    page = str(latest[0].data)
+    assert page.startswith(f"# {case.reference} (Child T) waits at: Chair's decision")
+    assert page.index("not accepted") < page.index("at least one lead reviewer")
+    assert page.index("at least one lead reviewer") < page.index("**Deciding:**")
+    follow_up = [m for m in case.smtp.received if "Answer not accepted" in m.subject]
+    assert [m.subject for m in follow_up] == [
+        f"[{case.reference}] Answer not accepted: Chair's decision"
+    ]
+    body = follow_up[0].part("text/plain")
+    assert body.index("at least one lead reviewer") < body.index("Decide whether")
     driver.resume(run_id, answer("chair_decision", "full", case.clock.now().date()))
     assert driver.execute(run_id) == "Suspended"
     with case.rt.sessions() as session:

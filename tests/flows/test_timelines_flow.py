@@ -12,7 +12,13 @@ from prefect import get_client
 from prefect.settings import PREFECT_API_URL, temporary_settings
 from sqlalchemy import select
 
-from case_reviews.simulation.scenario import Agencies, answer, drive, example_timeline_csv
+from case_reviews.simulation.scenario import (
+    Agencies,
+    answer,
+    answer_now,
+    drive,
+    example_timeline_csv,
+)
 from deployments import driver
 from models import store
 from models.orm import AuditEvent, Obligation
@@ -48,7 +54,12 @@ def _to_timelines_gate(case) -> UUID:
     result = drive(
         case.rt, case.clock, run_id, case.reference, "full", stop_at="timelines_complete"
     )
-    assert result.gates == ["committee_recommendation", "chair_decision", "reviewer_appointment"]
+    assert result.gates == [
+        "committee_recommendation",
+        "chair_decision",
+        "reviewer_appointment",
+        "terms_of_reference",
+    ]
     return run_id
 
 
@@ -62,7 +73,7 @@ def test_gate_resumes_by_itself_when_the_last_agency_submits(portal_case) -> Non
     assert driver.execute(run_id) == "Suspended"
     with case.rt.sessions() as session:
         review = store.get_review(session, case.reference)
-        assert review.waiting_at == "learning_event"
+        assert review.waiting_at == "learning_event_arranged"
         resumed = session.scalars(
             select(AuditEvent).where(AuditEvent.action == "timelines_gate_resumed")
         ).all()
@@ -76,8 +87,15 @@ def test_gate_resumes_by_itself_when_the_last_agency_submits(portal_case) -> Non
     (combined,) = [a for a in artifact if a.key == "scr-2026-001-combined-timeline"]
     assert "Child T" in str(combined.data)
     assert "Quennell" not in str(combined.data)
+    # Nobody is invited before the business manager confirms the event.
+    assert not [m for m in case.smtp.received if "Invitation:" in m.subject]
+    driver.resume(run_id, answer_now(case.rt, case.reference, "learning_event_arranged", "full"))
+    assert driver.execute(run_id) == "Suspended"
     invitations = [m for m in case.smtp.received if "Invitation: Learning event" in m.subject]
     assert len(invitations) == 5
+    text = invitations[0].part("text/plain")
+    for detail in ("09:30", "Northbridge Town Hall", "business.manager@northbridge-scp.example"):
+        assert detail in text
 
 
 def test_business_manager_can_go_on_without_an_agency_with_a_reason(portal_case) -> None:
@@ -112,7 +130,7 @@ def test_business_manager_can_go_on_without_an_agency_with_a_reason(portal_case)
     driver.resume(run_id, go_on)
     assert driver.execute(run_id) == "Suspended"
     with case.rt.sessions() as session:
-        assert store.get_review(session, case.reference).waiting_at == "learning_event"
+        assert store.get_review(session, case.reference).waiting_at == "learning_event_arranged"
         waived = session.scalars(
             select(Obligation).where(Obligation.key == f"{case.reference}:timeline:{missing}")
         ).one()
@@ -149,10 +167,29 @@ def test_a_gate_missed_while_prefect_was_down_is_resumed_by_the_next_sweep(porta
     assert driver.state_name(run_id) != "Suspended"
     assert driver.execute(run_id) == "Suspended"
     with case.rt.sessions() as session:
-        assert store.get_review(session, case.reference).waiting_at == "learning_event"
+        assert store.get_review(session, case.reference).waiting_at == "learning_event_arranged"
 
 
 def _agencies(case) -> list[str]:
     with case.rt.sessions() as session:
         review = store.get_review(session, case.reference)
         return [a.name for a in store.involved_agencies(session, review.id)]
+
+
+def test_each_timeline_request_links_the_terms_of_reference_agreed_at_their_gate(
+    portal_case,
+) -> None:
+    case = portal_case
+    _to_timelines_gate(case)
+    requests = [m for m in case.smtp.received if "Timeline of significant events" in m.subject]
+    assert len(requests) == 5
+    for mail in requests:
+        link = next(w for w in mail.part("text/plain").split() if "/d/" in w)
+        response = httpx.get(link, timeout=30)
+        assert response.status_code == 200
+        assert response.headers["content-disposition"].endswith(
+            f'filename="{case.reference}-terms_of_reference-v1.md"'
+        )
+        text = response.text
+        assert "## Key lines of enquiry" in text and "missed health appointments" in text
+        assert "Quennell" not in text

@@ -115,6 +115,7 @@ def test_the_quarterly_progress_form_refuses_then_takes_the_report(
     typed = {
         "status_2": "done",
         "evidence_2": "Calls logged for 14 families",
+        "impact_2": "Follow-up within a week: 13 of 14",
         "status_3": "on_track",
     }
     refused = client.post(f"{path}/progress", data=typed | {"evidence_3": ""})

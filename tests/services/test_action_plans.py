@@ -145,7 +145,11 @@ def test_progress_opens_the_next_quarter_until_the_agencys_items_are_done(
         record_progress(rt, reference, GP, 1, [ItemUpdate(3, "on_track", "again")])
 
     police = record_progress(
-        rt, reference, POLICE, 1, [ItemUpdate(1, "done", "All officers trained")]
+        rt,
+        reference,
+        POLICE,
+        1,
+        [ItemUpdate(1, "done", "All officers trained", "Referrals up by a third")],
     )
     assert police.next_quarter_due is None  # nothing left open: no quarter 2 for the police
     assert obligation(rt, progress_key(reference, POLICE, 2)) is None

@@ -9,7 +9,10 @@ import pytest
 from sqlalchemy import select
 
 from core.clock import ManualClock
+from core.names import DocumentKind
 from models.orm import AuditEvent
+from services.documents import add_document
+from tests.plan_helpers import record_report, three_item_plan
 from tests.workspace.conftest import (
     PASSWORD,
     REAL_NAME,
@@ -180,3 +183,34 @@ def test_trusted_proxy_mode_takes_the_user_from_the_header(proxied: Workspace) -
         assert client.get("/reviews", headers={"X-Forwarded-User": "chair"}).status_code == 200
         assert client.get("/reviews", headers={"X-Forwarded-User": "nobody"}).status_code == 403
         assert client.get("/reviews").status_code == 303
+
+
+def test_the_review_page_lists_documents_and_the_action_plan(workspace: Workspace) -> None:
+    rt, reference = workspace.rt, workspace.reference
+    add_document(rt, reference, DocumentKind.TERMS_OF_REFERENCE, "tor.md", b"# ToR", added_by="bm")
+    add_document(rt, reference, DocumentKind.FINAL_REPORT, "report.md", b"# Report", added_by="bm")
+    record_report(rt, reference, rt.today())
+    three_item_plan(rt, reference)
+    with workspace.signed_in("reader") as client:
+        page = client.get(f"/reviews/{reference}").text
+        assert "Terms of reference" in page and "Final report" in page
+        assert f"/reviews/{reference}/documents/terms_of_reference/1" in page
+        assert f"/reviews/{reference}/documents/final_report/1" not in page
+        assert "Train officers on missed-appointment referrals" in page
+        assert "Riverside GP Practice: awaited" in page
+        assert 'tag--grey">Not started' in page
+        tor = client.get(f"/reviews/{reference}/documents/terms_of_reference/1")
+        assert tor.status_code == 200 and tor.content == b"# ToR"
+        refused = client.get(f"/reviews/{reference}/documents/final_report/1")
+        assert refused.status_code == 403
+        assert b"# Report" not in refused.content
+    assert "document_read" not in _audit_actions(workspace)
+    with workspace.signed_in("chair") as client:
+        report = client.get(f"/reviews/{reference}/documents/final_report/1")
+        assert report.status_code == 200 and report.content == b"# Report"
+        assert "attachment" in report.headers["content-disposition"]
+        assert client.get(f"/reviews/{reference}/documents/final_report/9").status_code == 404
+        assert client.get(f"/reviews/{reference}/documents/poem/1").status_code == 404
+    with workspace.rt.sessions() as session:
+        read = session.scalars(select(AuditEvent).where(AuditEvent.action == "document_read")).one()
+        assert read.actor == "chair" and read.detail["kind"] == "final_report"
