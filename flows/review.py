@@ -48,7 +48,7 @@ from models import answers
 from tasks import rapid_review as rapid
 from tasks import stages
 from tasks.common import CaseSummary
-from tasks.gates import check_answer, close_gate, open_gate, refuse_answer
+from tasks.gates import GatePrompt, check_answer, close_gate, open_gate, refuse_answer
 from tasks.runs import claim_run
 
 Form = TypeVar("Form", bound=GateForm)
@@ -64,21 +64,25 @@ def _date_fields(form: type[GateForm]) -> list[str]:
     ]
 
 
-def _offering_methods(form: type[Form], methods: list[str]) -> type[Form]:
-    """``form`` with its methodology a choice among the board's methods (a board adds one in
-    its rule-pack directory, so the choices are read, not written in the form's code)."""
-    if "methodology" not in form.model_fields or not methods:
+def _offering(form: type[Form], prompt: GatePrompt) -> type[Form]:
+    """``form`` with its choices the case's own: the route a choice among the routes the
+    regime offers, the methodology among the board's methods (a board adds one in its
+    rule-pack directory, so the choices are read, not written in the form's code)."""
+    fields: dict[str, Any] = {}
+    for name in ("decision", "recommendation"):
+        if name in form.model_fields and prompt.routes:
+            info = form.model_fields[name]
+            fields[name] = (
+                answers.shown_routes(prompt.routes),
+                Field(description=info.description),
+            )
+    if "methodology" in form.model_fields and prompt.methods:
+        info = form.model_fields["methodology"]
+        choice: Any = Literal.__getitem__(tuple(prompt.methods))
+        fields["methodology"] = (choice | None, Field(default=None, description=info.description))
+    if not fields:
         return form
-    field = form.model_fields["methodology"]
-    choice: Any = Literal.__getitem__(tuple(methods))
-    return cast(
-        type[Form],
-        create_model(
-            form.__name__,
-            __base__=form,
-            methodology=(choice | None, Field(default=None, description=field.description)),
-        ),
-    )
+    return cast(type[Form], create_model(form.__name__, __base__=form, **fields))
 
 
 def ask(case: CaseSummary, gate: Gate | GateSpec, form: type[Form], **initial: Any) -> Form:
@@ -95,7 +99,7 @@ def ask(case: CaseSummary, gate: Gate | GateSpec, form: type[Form], **initial: A
         defaults: dict[str, Any] = {name: prompt.today for name in _date_fields(form)}
         if "reply_to" in form.model_fields:
             defaults["reply_to"] = prompt.reply_to
-        asked = _offering_methods(form, prompt.methods)
+        asked = _offering(form, prompt)
         answer = suspend_flow_run(
             wait_for_input=asked.with_initial_data(
                 description=prompt.description, **(defaults | initial)

@@ -13,6 +13,7 @@ and the gate asks again. Each answer also names who gave it (:attr:`GateAnswer.a
 from __future__ import annotations
 
 import typing
+from collections.abc import Sequence
 from datetime import date
 from typing import Annotated, Any, ClassVar, Literal, get_args
 
@@ -53,6 +54,15 @@ def _labels_schema(choices: Any) -> WithJsonSchema:
 
 ShownOutcome = Annotated[Outcome, BeforeValidator(_from_label), _labels_schema(Outcome)]
 """A route (``core/paths``): shown and submitted by its label, validated and stored as the value."""
+
+
+def shown_routes(routes: Sequence[str]) -> Any:
+    """:data:`ShownOutcome` narrowed to ``routes``, the ones a regime offers: a chair on an
+    English board is not offered a Welsh practice review."""
+    choice: Any = Literal.__getitem__(tuple(routes))
+    return Annotated[choice, BeforeValidator(_from_label), _labels_schema(choice)]
+
+
 Methodology = AnswerName
 """A method's title (``core/methods``): the gate forms offer the board's methods as choices."""
 

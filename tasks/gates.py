@@ -43,6 +43,7 @@ class GatePrompt(BaseModel):
     description: str
     today: date
     methods: list[str] = Field(description="The titles of the methods the board knows.")
+    routes: list[str] = Field(description="The routes the review's regime offers.")
     reply_to: str = Field(description="The business manager's address, for event replies.")
 
 
@@ -142,6 +143,7 @@ def open_gate(reference: str, spec: GateSpec, attempt: int, refusals: list[str])
             else []
         )
         regime_title = rt.deadlines.pack(case.regime).title
+        routes = list(rt.deadlines.pack(case.regime).paths)
         reply_to = board.business_manager_email
         shown = _shown(rt, session, review, spec.shows)
     refused = _refusal_lines(refusals)
@@ -184,6 +186,7 @@ def open_gate(reference: str, spec: GateSpec, attempt: int, refusals: list[str])
         description="\n".join(lines),
         today=rt.today(),
         methods=[m.title for m in load_methods(rt.settings.rules_dir).values()],
+        routes=routes,
         reply_to=reply_to,
     )
 

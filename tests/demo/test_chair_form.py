@@ -17,6 +17,7 @@ from prefect.settings import PREFECT_API_AUTH_STRING, PREFECT_API_URL, temporary
 
 from case_reviews.simulation.scenario import waiting_at
 from core.config import Settings
+from core.deadlines.engine import ENGLISH_PATHS
 from models.answers import CHOICE_LABELS
 from services.runtime import Runtime
 from tasks.gates import review_artifact_key
@@ -100,10 +101,8 @@ def test_the_chairs_form_speaks_plainly_and_a_refusal_shows_at_once(
             )
             decision.locator(".p-select-button__icon").click()
             options = page.get_by_role("listbox").get_by_role("option").all_inner_texts()
-            assert [o.strip() for o in options] == [
-                CHOICE_LABELS[v]
-                for v in ("full_review", "critical_incident_review", "individual_agency_review")
-            ] + [CHOICE_LABELS["no_review"]]
+            # Only the routes of the regime (no Welsh practice review on an English board).
+            assert [o.strip() for o in options] == [CHOICE_LABELS[v] for v in ENGLISH_PATHS]
             page.keyboard.press("Escape")
 
             # A full review without a lead reviewer: the form takes it, the flow refuses it.

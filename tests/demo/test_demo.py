@@ -204,8 +204,9 @@ def _agencies_answer_through_the_portal(demo: RunningDemo, rt: Runtime, tmp_path
                 data = example_timeline_csv(recipient, "Child T", date(2026, 10, 28), seed)
                 response = httpx.post(f"{link}/upload", files={"file": ("t.csv", data)}, timeout=30)
                 assert response.status_code == 200, response.text
-            # The last submission resumed the gate; the served runner takes it from there.
-            _wait_for_gate(rt, info.reference, "learning_event_arranged", timeout=90)
+            # The last submission resumed the gate; the served runner takes it from there to
+            # Learning Together's first event, the case group conversations.
+            _wait_for_gate(rt, info.reference, "case_group_conversations_arranged", timeout=90)
 
             with rt.sessions() as session:
                 combined = store.combined_timeline(

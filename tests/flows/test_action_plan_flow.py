@@ -52,7 +52,7 @@ def _to_signoff_gate(case) -> UUID:
     result = drive(
         case.rt, case.clock, run_id, case.reference, "full", stop_at="action_plan_signoff"
     )
-    assert result.gates[-1] == "final_report"
+    assert result.gates[-2:] == ["final_report", "learning_summary"]
     assert load_example_plan(case.rt, case.reference)
     run_sweep(case.rt)  # delivers the sign-off links
     return run_id
@@ -107,7 +107,7 @@ def test_last_portal_signoff_resumes_the_gate_and_monitoring_waits_for_every_ite
     assert driver.execute(run_id) == "Suspended"
     with case.rt.sessions() as session:
         review = store.get_review(session, case.reference)
-        assert review.waiting_at == "publication"
+        assert review.waiting_at == "anonymisation"
         board_clock = _obligation(
             session, case.reference, obligation_key(case.reference, "action_plan_signoff")
         )
@@ -121,9 +121,11 @@ def test_last_portal_signoff_resumes_the_gate_and_monitoring_waits_for_every_ite
         ).all()
     assert len(resumed) == 1
 
+    # Cleared (the report naming the child is refused once, then redacted), sent to the
+    # panel, the family told, published: the committee monitors.
+    published = drive(case.rt, case.clock, run_id, case.reference, "full", stop_at="monitoring")
+    assert published.gates == ["anonymisation", "anonymisation", "communications", "publication"]
     today = case.clock.now().date()
-    driver.resume(run_id, answer("publication", "full", today))
-    assert driver.execute(run_id) == "Suspended"
     # Items are open: the committee's answer is refused, naming them.
     driver.resume(run_id, answer("monitoring", "full", today))
     assert driver.execute(run_id) == "Suspended"
@@ -184,7 +186,7 @@ def test_going_on_without_an_owner_is_audited_and_recorded_missing(portal_case) 
     assert driver.execute(run_id) == "Suspended"
     with case.rt.sessions() as session:
         review = store.get_review(session, case.reference)
-        assert review.waiting_at == "publication"
+        assert review.waiting_at == "anonymisation"
         assert signoff_state(session, review) == {POLICE: "missing", GP: "signed"}
         police = _obligation(session, case.reference, f"{case.reference}:signoff:{POLICE}")
         assert police is not None and police.status is ObligationStatus.WAIVED

@@ -11,7 +11,13 @@ from uuid import UUID
 import pytest
 from sqlalchemy import select
 
-from case_reviews.simulation.scenario import answer, answer_now, drive, example_report
+from case_reviews.simulation.scenario import (
+    RECOMMENDATIONS,
+    answer,
+    answer_now,
+    drive,
+    example_report,
+)
 from core.names import DocumentKind
 from deployments import driver
 from models import store
@@ -68,7 +74,7 @@ def test_the_final_report_gate_refuses_an_answer_until_a_report_is_stored(case_f
         assert review.waiting_at == "learning_summary"
         assert store.audit_detail(session, f"{case.reference}:stage:final_report") == {
             "stage": "final_report",
-            "recommendations": 4,
+            "recommendations": len(RECOMMENDATIONS),
             "final_report_version": 1,
         }
 
@@ -100,9 +106,9 @@ def test_the_chair_cannot_publish_while_a_hit_stands_and_no_publication_waits_fo
     assert problems == ["final_report: version 3, paragraph 4: subject's name"]
     # The chair decides not to publish: the panel gets the reasons, and the run waits for
     # its advice before the decision is final.
-    withheld = publish | {
+    # (A date left empty on the form is not sent.)
+    withheld = {k: v for k, v in publish.items() if k != "publication_on"} | {
         "publish": False,
-        "publication_on": None,
         "reasons_not_to_publish": "Publishing would identify the family in a small community.",
     }
     assert _answer(case, run_id, "publication", withheld) == "Suspended"
@@ -111,9 +117,10 @@ def test_the_chair_cannot_publish_while_a_hit_stands_and_no_publication_waits_fo
     to_panel = [m for m in case.smtp.received if m.recipients == PANEL]
     assert to_panel[-1].subject.endswith("Decision not to publish")
     assert "small community" in to_panel[-1].part("text/plain")
-    advice = answer("panel_advice", "full", today) | {
+    advice = {
+        k: v for k, v in answer("panel_advice", "full", today).items() if k != "publication_on"
+    } | {
         "publish": False,
-        "publication_on": None,
         "published_url": "",
         "reasons_not_to_publish": "The panel agreed: the family would be identified.",
     }
