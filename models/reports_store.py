@@ -34,6 +34,7 @@ from models.orm import (
     Referral,
     Regime,
     Review,
+    ReviewDelay,
     ReviewEvent,
     ReviewStatus,
     ReviewTheme,
@@ -328,6 +329,19 @@ class PublishedRow(BaseModel):
     published_on: date
 
 
+class DelayRow(BaseModel):
+    """A recorded delay that ran during the year (open ones run on)."""
+
+    reference: str
+    regime: str
+    pseudonym: str
+    reason: str
+    start: date
+    end: date | None
+    days_in_year: int
+    learning_meanwhile: str
+
+
 class AgencyActions(BaseModel):
     agency: str
     items: int
@@ -362,6 +376,7 @@ class AnnualReport(BaseModel):
     clock_misses: list[ClockRow]
     clock_rows: list[ClockRow]
     published: list[PublishedRow]
+    delays: list[DelayRow]
     actions_completed: int
     actions_overdue: int
     actions_open: int
@@ -384,7 +399,9 @@ def annual_report(session: Session, board: Board, year: int, today: date) -> Ann
     for each miss; reviews published; actions completed in the year and overdue at its end, by
     owner agency; the learning themes by year; and, for SARs, what the Care Act 2014 Schedule 2
     para 4 asks: findings of reviews concluded in the year, reviews ongoing at its end, what
-    was done to implement findings, and findings not implemented with the reasons."""
+    was done to implement findings, and findings not implemented with the reasons. Each
+    recorded delay that ran in the year is listed with its reason and the learning captured
+    meanwhile."""
     first, last = date(year, 1, 1), date(year, 12, 31)
     as_of = min(last, today)
     reviews = _board_reviews(session, board.id)
@@ -472,6 +489,29 @@ def annual_report(session: Session, board: Board, year: int, today: date) -> Ann
         ),
         key=lambda p: (p.published_on, p.reference),
     )
+
+    delays = []
+    for delay in session.scalars(
+        select(ReviewDelay)
+        .where(ReviewDelay.review_id.in_(ids), ReviewDelay.start <= as_of)
+        .order_by(ReviewDelay.start, ReviewDelay.id)
+    ):
+        ran_to = min(delay.end or as_of, as_of)
+        if ran_to < first:
+            continue
+        review = by_id[delay.review_id]
+        delays.append(
+            DelayRow(
+                reference=review.reference,
+                regime=review.regime.value,
+                pseudonym=review.pseudonym,
+                reason=delay.reason,
+                start=delay.start,
+                end=delay.end,
+                days_in_year=(ran_to - max(delay.start, first)).days + 1,
+                learning_meanwhile=delay.learning,
+            )
+        )
 
     items = list(session.scalars(select(ActionItem).where(ActionItem.review_id.in_(ids))))
     changes = _changes_by_item(session, [i.id for i in items])
@@ -569,6 +609,7 @@ def annual_report(session: Session, board: Board, year: int, today: date) -> Ann
         clock_misses=[r for r in clock_rows if r.result == "missed"],
         clock_rows=clock_rows,
         published=published,
+        delays=delays,
         actions_completed=len(completed),
         actions_overdue=len(overdue),
         actions_open=len(still_open),

@@ -222,6 +222,19 @@ def render_annual(report: AnnualReport) -> ReportFiles:
             "published": table_csv(
                 report.published, ("reference", "regime", "pseudonym", "published_on")
             ),
+            "delays": table_csv(
+                report.delays,
+                (
+                    "reference",
+                    "regime",
+                    "pseudonym",
+                    "reason",
+                    "start",
+                    "end",
+                    "days_in_year",
+                    "learning_meanwhile",
+                ),
+            ),
             "actions-by-agency": table_csv(
                 report.agencies,
                 ("agency", "items", "completed_in_year", "overdue_at_year_end", "signoffs_missing"),

@@ -85,9 +85,26 @@ def test_report_commands_write_html_pdf_and_csvs_with_the_same_figures(
 ) -> None:
     refs = build_board_year(sqlite_rt)
     clock.advance(timedelta(days=120))  # into March 2027: the year 2026 is over
+    code, _, err = invoke(
+        "delay",
+        "record",
+        refs["lcspr"],
+        "--reason",
+        "Inquest opened",
+        "--from",
+        "2026-12-20",
+        "--learning",
+        "Early learning shared with the police",
+    )
+    assert code == 0, err
     code, _, err = invoke("report", "annual", "--year", "2026", "--output", str(tmp_path / "a"))
     assert code == 0, err
     annual = tmp_path / "a"
+    with (annual / "annual-2026-delays.csv").open(encoding="utf-8-sig") as f:
+        delays = list(csv.DictReader(f))
+    assert [(d["reference"], d["reason"], d["end"], d["days_in_year"]) for d in delays] == [
+        (refs["lcspr"], "Inquest opened", "", "12")
+    ]
     assert (annual / "annual-2026.html").exists()
     with (annual / "annual-2026-clocks.csv").open(encoding="utf-8-sig") as f:
         clocks = list(csv.DictReader(f))
@@ -104,6 +121,7 @@ def test_report_commands_write_html_pdf_and_csvs_with_the_same_figures(
     assert "the local authority learned of the incident late" in text
     assert "already met by the national pathway" in text
     assert refs["lcspr"] in text
+    assert "Inquest opened" in text and "Early learning shared with the police" in text
 
     code, _, err = invoke(
         "report", "quarterly", "--quarter", "2027Q1", "--output", str(tmp_path / "q")

@@ -8,6 +8,7 @@ from datetime import date
 from models import store
 from models.orm import ActionStatus
 from models.reports_store import Quarter, annual_report, quarterly_report
+from models.schemas import DelayIn
 from services.runtime import Runtime
 from tests.report_helpers import build_board_year
 
@@ -48,6 +49,29 @@ def test_quarterly_report_rag_changes_overdue_and_closable(rt: Runtime) -> None:
 
 def test_annual_report_figures(rt: Runtime) -> None:
     refs = build_board_year(rt)
+    # Two delays: one from the year before ending in January, one still running at year end.
+    with rt.sessions.begin() as session:
+        for reference, delay in (
+            (
+                refs["scr"],
+                DelayIn(reason="Criminal trial", start=date(2025, 12, 1), end=date(2026, 1, 10)),
+            ),
+            (
+                refs["lcspr"],
+                DelayIn(
+                    reason="Inquest opened",
+                    start=date(2026, 12, 20),
+                    learning="Early learning shared with the police",
+                ),
+            ),
+        ):
+            store.record_delay(
+                session,
+                review=store.get_review(session, reference),
+                delay=delay,
+                actor="Business Manager",
+                now=rt.now(),
+            )
     with rt.sessions() as session:
         report = annual_report(session, store.get_board(session), 2026, today=date(2027, 3, 1))
     assert [(r.regime, r.count) for r in report.referrals] == [("lcspr", 1), ("sar", 1), ("scr", 1)]
@@ -71,6 +95,11 @@ def test_annual_report_figures(rt: Runtime) -> None:
         (refs["lcspr"], "rapid review", 24, "no reason recorded"),
     ]
     assert [p.reference for p in report.published] == [refs["sar"]]
+    assert [(d.reference, d.reason, d.days_in_year, d.end) for d in report.delays] == [
+        (refs["scr"], "Criminal trial", 10, date(2026, 1, 10)),
+        (refs["lcspr"], "Inquest opened", 12, None),
+    ]
+    assert report.delays[1].learning_meanwhile == "Early learning shared with the police"
     assert (report.actions_completed, report.actions_overdue, report.actions_open) == (1, 1, 4)
     assert [
         (a.agency, a.items, a.completed_in_year, a.overdue_at_year_end, a.signoffs_missing)
