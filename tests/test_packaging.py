@@ -222,5 +222,9 @@ def test_the_installed_package_finds_its_data(installed: Installed) -> None:
         f"upgrade('sqlite:///{database}')\n"
         "print('ok')\n"
     )
-    assert out.splitlines() == ["['apr', 'cpr', 'lcspr', 'sar', 'scr', 'susr']", "ok"]
+    assert out.splitlines() == [
+        "['apr', 'cpr', 'lcspr', 'sar', 'scr', 'susr']",
+        "['appreciative_inquiry', 'learning_together', 'other', 'rca', 'silp', 'welsh_model']",
+        "ok",
+    ]
     assert database.is_file()

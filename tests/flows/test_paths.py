@@ -150,20 +150,22 @@ def test_welsh_concise_review_walks_the_welsh_models_events(case_factory) -> Non
 
 
 def test_a_route_the_regime_does_not_offer_is_refused_with_its_choices(case_factory) -> None:
+    """A Welsh board's form offers only the Welsh routes: the server refuses an English route
+    at resume, naming the field and the choices, and the review still waits at the gate."""
     case = case_factory("cpr-child-w")
     run_id = case.start()
     driver.execute(run_id)
-    driver.resume(run_id, answer_now(case.rt, case.reference, "committee_recommendation", "full"))
-    assert driver.execute(run_id) == "Suspended"
+    english = answer_now(case.rt, case.reference, "committee_recommendation", "full")
+    with pytest.raises(driver.AnswerNotTaken) as refused:
+        driver.resume(run_id, english)
+    assert "Validation failed for field 'recommendation'" in str(refused.value)
+    assert (
+        "is not one of ['Concise practice review (Wales)', 'Extended practice review (Wales)', "
+        "'Multi-agency professional forum', 'No review']" in str(refused.value)
+    )
+    assert driver.state_name(run_id) == "Suspended"
     with case.rt.sessions() as session:
-        refusal = session.scalars(
-            select(AuditEvent).where(AuditEvent.action == "gate_answer_refused")
-        ).one()
         assert store.get_review(session, case.reference).waiting_at == "committee_recommendation"
-    assert refusal.detail["problems"] == [
-        "recommendation: full_review is not a route of this regime; choose one of "
-        "concise_review, extended_review, professional_forum, no_review"
-    ]
 
 
 def test_a_review_walks_the_steps_of_a_method_the_board_added(case_factory, tmp_path: Path) -> None:
