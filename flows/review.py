@@ -48,7 +48,14 @@ from models import answers
 from tasks import rapid_review as rapid
 from tasks import stages
 from tasks.common import CaseSummary
-from tasks.gates import GatePrompt, check_answer, close_gate, open_gate, refuse_answer
+from tasks.gates import (
+    GatePrompt,
+    answered_gates,
+    check_answer,
+    close_gate,
+    open_gate,
+    refuse_answer,
+)
 from tasks.runs import claim_run
 
 Form = TypeVar("Form", bound=GateForm)
@@ -90,8 +97,13 @@ def ask(case: CaseSummary, gate: Gate | GateSpec, form: type[Form], **initial: A
 
     A refused answer is recorded with its reasons and the gate asks again under a new key
     (``chair-decision-2``, ``chair-decision-3``…), so replays meet the same answers in order.
+    A gate this run answered before the current execution returns its recorded answer at
+    once (``case.answered``), without asking Prefect or re-running the gate's tasks.
     """
     spec = gate if isinstance(gate, GateSpec) else gate_specs()[gate]
+    given = case.answered.get(spec.name)
+    if given is not None:  # answered before this replay: the recorded answer, no task runs
+        return form.model_validate(given)
     refusals: list[str] = []
     attempt = 1
     while True:
@@ -190,6 +202,7 @@ def review(reference: str) -> str:
     """
     claim_run(reference)
     case = stages.referral_intake(reference)
+    case.answered = answered_gates(reference)
     walks = stages.regime_stages(reference)
 
     recommended = rapid_review(case) if Stage.RAPID_REVIEW in walks else committee(case)

@@ -937,6 +937,20 @@ def audit_detail(session: Session, key: str) -> dict[str, Any] | None:
     return dict(audit.detail) if audit is not None else None
 
 
+def gate_answers(session: Session, review_id: int, flow_run_id: str) -> dict[str, dict[str, Any]]:
+    """The answers flow run ``flow_run_id`` recorded at the review's gates, by gate."""
+    rows = session.scalars(
+        select(AuditEvent)
+        .where(AuditEvent.review_id == review_id, AuditEvent.action == "gate_answered")
+        .order_by(AuditEvent.id)
+    )
+    return {
+        row.detail["gate"]: dict(row.detail["answer"])
+        for row in rows
+        if row.detail.get("flow_run_id") == flow_run_id
+    }
+
+
 def completed_stages(session: Session, review_id: int) -> list[str]:
     """The stages this review has completed, in the order they were completed."""
     rows = session.scalars(

@@ -6,6 +6,7 @@ Every helper takes the session and never commits; the task around it owns the tr
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
@@ -37,6 +38,12 @@ class CaseSummary(BaseModel):
     notified_on: date
     has_panel_notification: bool
     has_panel_copy: bool
+    answered: dict[str, dict[str, Any]] = Field(
+        default_factory=dict,
+        exclude=True,
+        description="The answers this run's gates took before this execution (set by the "
+        "flow; accepted answers, so free of identity).",
+    )
 
 
 def case_summary(session: Session, rt: Runtime, review: Review) -> CaseSummary:

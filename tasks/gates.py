@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from datetime import date, timedelta
+from typing import Any
 
 from prefect import task
 from prefect.artifacts import create_markdown_artifact
@@ -307,6 +308,16 @@ def refuse_answer(reference: str, gate: str, attempt: int, problems: list[str]) 
             actor="case-reviews",
             key=gate_key(reference, gate, attempt, "refused"),
         )
+
+
+@task
+def answered_gates(reference: str) -> dict[str, dict[str, Any]]:
+    """The answers this flow run's gates took before this execution, by gate. The flow's
+    replay after a resume returns them at once, instead of re-running three tasks and asking
+    Prefect again at every gate it passed (a cost that grew with the square of the gates)."""
+    with runtime().sessions() as session:
+        review = store.get_review(session, reference)
+        return store.gate_answers(session, review.id, str(flow_run.id))
 
 
 @task

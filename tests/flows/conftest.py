@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
 from prefect.testing.utilities import prefect_test_harness
 
 from core.clock import ManualClock
@@ -21,7 +22,12 @@ from tests.helpers import add_example_referral, load_example_board
 
 @pytest.fixture(scope="session")
 def prefect_api() -> Iterator[None]:
-    with prefect_test_harness(server_startup_timeout=90):
+    # The runs execute in this process, where nothing watches heartbeats: without them an
+    # execution does not wait for the heartbeat thread (up to a second) at its end.
+    with (
+        temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}),
+        prefect_test_harness(server_startup_timeout=90),
+    ):
         for deployment in deployments():
             deployment.apply()
         yield
