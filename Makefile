@@ -34,8 +34,10 @@ lint: $(STAMP)
 	$(PY) -m mypy .
 	$(VENV)/bin/lint-imports
 
+# Three workers (pytest-xdist), each with its own temporary Prefect server; a file's tests
+# stay on one worker.
 test: $(STAMP) browser pdf-libs lint
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n 3 --dist loadfile
 
 # The quick lane while working: no Prefect server, browser or wheel build, and no lint.
 test-fast: $(STAMP)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import prefect.settings
 import pytest
 from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
 from prefect.testing.utilities import prefect_test_harness
@@ -23,9 +24,16 @@ from tests.helpers import add_example_referral, load_example_board
 @pytest.fixture(scope="session")
 def prefect_api() -> Iterator[None]:
     # The runs execute in this process, where nothing watches heartbeats: without them an
-    # execution does not wait for the heartbeat thread (up to a second) at its end.
+    # execution does not wait for the heartbeat thread (up to a second) at its end. The
+    # server records no task runs or events and fires no automations: the tests read the
+    # case store and the runs' states, and a second writer to the server's SQLite database
+    # made "database is locked" refusals under load.
+    quiet = {
+        getattr(prefect.settings, f"PREFECT_SERVER_SERVICES_{name}_ENABLED"): False
+        for name in ("TASK_RUN_RECORDER", "EVENT_PERSISTER", "TRIGGERS")
+    }
     with (
-        temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}),
+        temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None, **quiet}),
         prefect_test_harness(server_startup_timeout=90),
     ):
         for deployment in deployments():
