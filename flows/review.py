@@ -111,7 +111,9 @@ def ask(case: CaseSummary, gate: Gate | GateSpec, form: type[Form], **initial: A
         defaults: dict[str, Any] = {name: prompt.today for name in _date_fields(form)}
         if "reply_to" in form.model_fields:
             defaults["reply_to"] = prompt.reply_to
-        asked = _offering(form, prompt)
+        # Only a waiting attempt offers the narrowed choices: an input already given (refused
+        # or taken) is read back with the plain form, whatever the board's routes are now.
+        asked = _offering(form, prompt) if prompt.waiting else form
         answer = suspend_flow_run(
             wait_for_input=asked.with_initial_data(
                 description=prompt.description, **(defaults | initial)

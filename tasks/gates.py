@@ -46,6 +46,9 @@ class GatePrompt(BaseModel):
     methods: list[str] = Field(description="The titles of the methods the board knows.")
     routes: list[str] = Field(description="The routes the review's regime offers.")
     reply_to: str = Field(description="The business manager's address, for event replies.")
+    waiting: bool = Field(
+        default=True, description="Whether this attempt still waits (not answered or refused)."
+    )
 
 
 def _yes(flag: bool) -> str:
@@ -189,6 +192,7 @@ def open_gate(reference: str, spec: GateSpec, attempt: int, refusals: list[str])
         methods=[m.title for m in load_methods(rt.settings.rules_dir).values()],
         routes=routes,
         reply_to=reply_to,
+        waiting=waiting,
     )
 
 
