@@ -16,6 +16,7 @@ from core.clock import ManualClock
 from deployments.driver import start_review
 from deployments.serve import deployments
 from notifications.smtp_catcher import SmtpCatcher
+from portal.server import PortalServer
 from services.runtime import Runtime, use_runtime
 from tests.conftest import make_runtime
 from tests.helpers import add_example_referral, load_example_board
@@ -39,6 +40,14 @@ def prefect_api() -> Iterator[None]:
         for deployment in deployments():
             deployment.apply()
         yield
+
+
+@pytest.fixture
+def portal_url(prefect_api: None) -> Iterator[str]:
+    """A real agency portal on a free port, started inside the Prefect settings (so a gate
+    it answers for an agency finds the server); pass it as ``settings={"portal_url": …}``."""
+    with PortalServer() as server:
+        yield server.url
 
 
 @dataclass

@@ -4,7 +4,6 @@ its sign-off missing; the monitoring gate refuses to close while items are open.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 from uuid import UUID
 
@@ -23,28 +22,16 @@ from deployments import driver
 from models import action_plan_store as plans
 from models import store
 from models.orm import AuditEvent, ObligationStatus
-from portal.server import PortalServer
 from services.action_plans import ItemUpdate, record_progress, signoff_state
-from services.runtime import set_runtime
 from services.sweep import run_sweep
-from tests.conftest import make_runtime
 from tests.plan_helpers import GP, POLICE
 
 pytestmark = pytest.mark.prefect
 
 
 @pytest.fixture
-def portal_case(case_factory) -> Iterator[object]:
-    with PortalServer() as server:
-        case = case_factory()
-        case.rt = make_runtime(
-            case.rt.settings.database_url,
-            case.clock,
-            mail_url=case.smtp.url(),
-            portal_url=server.url,
-        )
-        set_runtime(case.rt)
-        yield case
+def portal_case(case_factory, portal_url: str):
+    return case_factory(settings={"portal_url": portal_url})
 
 
 def _to_signoff_gate(case) -> UUID:

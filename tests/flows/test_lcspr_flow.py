@@ -15,10 +15,7 @@ from case_reviews.simulation.scenario import Agencies, drive
 from models import participation_store as participation
 from models import store
 from models.orm import Obligation, ObligationStatus, OutboxMessage, ReminderRound
-from portal.server import PortalServer
-from services.runtime import set_runtime
 from services.sweep import run_sweep
-from tests.conftest import make_runtime
 
 pytestmark = pytest.mark.prefect
 
@@ -27,17 +24,8 @@ PANEL = "notifications@national-panel.example"
 
 
 @pytest.fixture
-def lcspr_case(case_factory):
-    with PortalServer() as server:
-        case = case_factory("lcspr-child-m")
-        case.rt = make_runtime(
-            case.rt.settings.database_url,
-            case.clock,
-            mail_url=case.smtp.url(),
-            portal_url=server.url,
-        )
-        set_runtime(case.rt)
-        yield case
+def lcspr_case(case_factory, portal_url: str):
+    return case_factory("lcspr-child-m", settings={"portal_url": portal_url})
 
 
 def _subjects_to(case, address: str) -> list[str]:

@@ -23,30 +23,15 @@ from deployments import driver
 from models import store
 from models.orm import AuditEvent, Obligation
 from models.timeline import parse_timeline_file
-from portal.server import PortalServer
 from services.sweep import run_sweep
 from services.timelines import submit_timeline
-from tests.conftest import make_runtime
 
 pytestmark = pytest.mark.prefect
 
 
 @pytest.fixture
-def portal_case(case_factory):
-    with PortalServer() as server:
-        case = case_factory()
-        # The case's runtime, now with links pointing at this portal.
-        rt = make_runtime(
-            case.rt.settings.database_url,
-            case.clock,
-            mail_url=case.smtp.url(),
-            portal_url=server.url,
-        )
-        from services.runtime import set_runtime
-
-        set_runtime(rt)
-        case.rt = rt
-        yield case
+def portal_case(case_factory, portal_url: str):
+    return case_factory(settings={"portal_url": portal_url})
 
 
 def _to_timelines_gate(case) -> UUID:
