@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import logging
 import os
 from datetime import date, datetime, time
 from pathlib import Path
@@ -413,13 +414,13 @@ def simulate(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Run one complete review on a temporary server with a simulated clock."""
-    # Prefect reads its logging level when first imported; keep its console quiet here.
-    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
-    from case_reviews.simulation.run import (
-        EXAMPLE_FOR_REGIME,  # imports Prefect (see start)
-        scenarios_for,
-    )
-    from case_reviews.simulation.run import simulate as run_simulation
+    # Quiet unless PREFECT_LOGGING_LEVEL says otherwise. Prefect configured its logging when
+    # this module imported it, so the level is set on its logger too: every record below it
+    # would be formatted for the console and shipped to the server for nobody to read.
+    level = os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    logging.getLogger("prefect").setLevel(level.upper())
+    from case_reviews.simulation.choices import EXAMPLE_FOR_REGIME, scenarios_for
+    from case_reviews.simulation.server import simulation_home
 
     if regime not in EXAMPLE_FOR_REGIME:
         fail(f"--regime: unknown regime {regime!r} (known: {', '.join(EXAMPLE_FOR_REGIME)})")
@@ -427,7 +428,12 @@ def simulate(
     scenario = scenario or valid[0]
     if scenario not in valid:
         fail(f"--scenario: {scenario!r} is not a route of {regime} (choose: {', '.join(valid)})")
-    summary = run_simulation(regime, scenario, keep, subject_name)  # type: ignore[arg-type]
+    # The Prefect server starts first, in its own process, while the simulation (the flows,
+    # the portal, the documents) is imported here.
+    with simulation_home(keep) as home:
+        from case_reviews.simulation.run import simulate as run_simulation
+
+        summary = run_simulation(regime, scenario, keep, subject_name, home)  # type: ignore[arg-type]
     if as_json:
         typer.echo(json_text(summary))
         return

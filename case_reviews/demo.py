@@ -31,7 +31,6 @@ from uuid import UUID
 
 import httpx
 import yaml
-from prefect import get_client
 from prefect.exceptions import ObjectNotFound
 from prefect.settings import PREFECT_API_AUTH_STRING, PREFECT_API_URL, temporary_settings
 from pydantic import SecretStr
@@ -50,6 +49,7 @@ from models.schemas import BoardIn, ReferralIn
 from notifications.smtp_catcher import SmtpCatcher
 from portal.server import PortalServer
 from services.accounts import add_user
+from services.prefect_client import prefect_client
 from services.referrals import record_referral
 from services.runtime import Runtime, runtime, use_runtime
 from workspace.server import WorkspaceServer
@@ -285,7 +285,7 @@ def _review_deployment_served() -> bool | None:
     """True once the ``review`` deployment exists and is not paused (``serve`` pauses it on
     shutdown and resumes it when it starts again)."""
     try:
-        with get_client(sync_client=True) as client:
+        with prefect_client() as client:
             deployment = client.read_deployment_by_name(REVIEW_DEPLOYMENT)
     except (ObjectNotFound, httpx.HTTPError):
         return None

@@ -13,12 +13,13 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from prefect import get_client
 from prefect.automations import Automation
 from prefect.client.schemas.objects import StateType
 from prefect.events.actions import ChangeFlowRunState
 from prefect.events.schemas.automations import EventTrigger, Posture
 from prefect.events.schemas.events import ResourceSpecification
+
+from services.prefect_client import prefect_client
 
 ZOMBIE_AUTOMATION = "case-reviews: crash silent flow runs"
 
@@ -60,7 +61,7 @@ def apply_zombie_automation(silent_after: timedelta) -> None:
     """Create the automation, or replace one of the same name (idempotent: run on every
     deployment)."""
     wanted = zombie_automation(silent_after)
-    with get_client(sync_client=True) as client:
+    with prefect_client() as client:
         for existing in client.read_automations_by_name(ZOMBIE_AUTOMATION):
             client.delete_automation(existing.id)
     wanted.create()

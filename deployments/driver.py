@@ -12,7 +12,6 @@ from typing import Any
 from uuid import UUID
 
 import httpx
-from prefect import get_client
 from prefect.client.schemas.objects import FlowRun
 from prefect.exceptions import Pause
 from prefect.flow_engine import load_flow_and_flow_run, run_flow
@@ -23,6 +22,7 @@ from deployments.connection import server_health
 from deployments.serve import REVIEW_DEPLOYMENT
 from models import store
 from models.runs import claim_review_run, review_run_key
+from services.prefect_client import prefect_client
 from services.resume import ResumeOutcome, resume_gate
 from services.runtime import Runtime
 
@@ -93,7 +93,7 @@ def create_review_run(
     why = server_health(api_url)
     if why is not None:
         raise PrefectUnavailable(f"the Prefect server is not reachable at {api_url} ({why})")
-    with prefect_errors(), get_client(sync_client=True) as client:
+    with prefect_errors(), prefect_client() as client:
         found = client.read_deployment_by_name(deployment)
         run = client.create_flow_run_from_deployment(
             found.id,
@@ -105,7 +105,7 @@ def create_review_run(
 
 
 def read_run(flow_run_id: UUID) -> FlowRun:
-    with get_client(sync_client=True) as client:
+    with prefect_client() as client:
         return client.read_flow_run(flow_run_id)
 
 
@@ -177,7 +177,7 @@ def start_review(rt: Runtime, reference: str) -> UUID:
 
 
 def _cancel(flow_run_id: UUID, message: str) -> None:
-    with prefect_errors(), get_client(sync_client=True) as client:
+    with prefect_errors(), prefect_client() as client:
         client.set_flow_run_state(flow_run_id, Cancelled(message=message), force=True)
 
 

@@ -19,7 +19,6 @@ import argparse
 from datetime import timedelta
 from pathlib import Path
 
-from prefect import get_client
 from prefect.client.schemas.actions import WorkPoolCreate, WorkPoolUpdate
 from prefect.exceptions import ObjectNotFound
 from prefect.runner.storage import LocalStorage
@@ -28,6 +27,7 @@ from prefect.workers.process import ProcessWorker
 from core.config import Settings, get_settings
 from deployments.automations import apply_zombie_automation
 from deployments.serve import deployments
+from services.prefect_client import prefect_client
 
 WORK_POOL = "reviews"
 #: Where the code is installed: each flow run's working directory, on every worker host.
@@ -43,7 +43,7 @@ def apply_to_work_pool(
     recovery interval. Idempotent: run it on every release."""
     settings = settings or get_settings()
     limit = concurrency if concurrency is not None else settings.runner_limit
-    with get_client(sync_client=True) as client:
+    with prefect_client() as client:
         try:
             client.read_work_pool(pool)
         except ObjectNotFound:

@@ -3,8 +3,9 @@
 Its only parameter is the review reference. The body reads like the flowchart and does no I/O:
 every side effect is a task, keyed in our database, and every human step is a gate
 (``suspend_flow_run`` with a RunInput form and a stable key). After each resume Prefect runs the
-body again from the top; gates already answered return their stored answers, and the tasks
-repeat nothing, so the body is deterministic given those answers.
+body again from the top; gates already answered return their stored answers, the stages before
+the last of them are skipped (they ran to their end before that gate was reached), and the
+tasks that run again repeat nothing, so the body is deterministic given those answers.
 """
 
 from __future__ import annotations
@@ -12,9 +13,9 @@ from __future__ import annotations
 import datetime as dt
 import types
 import typing
-from typing import Any, Literal, TypeVar, cast
+from typing import Any, Literal, ParamSpec, TypeVar, cast
 
-from prefect import flow
+from prefect import Task, flow
 from prefect.flow_runs import suspend_flow_run
 from pydantic import Field, create_model
 
@@ -59,6 +60,19 @@ from tasks.gates import (
 from tasks.runs import claim_run
 
 Form = TypeVar("Form", bound=GateForm)
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def step(case: CaseSummary, stage: Task[P, R], *args: P.args, **kwargs: P.kwargs) -> R | None:
+    """Run ``stage`` unless this execution replays past it: a gate this run answered in an
+    earlier execution still lies ahead, so the execution that reached that gate ran the stage
+    to its end (a stage that fails ends the execution before any later gate). Only the stages after
+    the last answered gate run again, each repeating nothing (its side effects are keyed).
+    Returns what the stage returned, or None when it was skipped."""
+    if case.replaying():
+        return None
+    return stage(*args, **kwargs)
 
 
 def _date_fields(form: type[GateForm]) -> list[str]:
@@ -103,6 +117,7 @@ def ask(case: CaseSummary, gate: Gate | GateSpec, form: type[Form], **initial: A
     spec = gate if isinstance(gate, GateSpec) else gate_specs()[gate]
     given = case.answered.get(spec.name)
     if given is not None:  # answered before this replay: the recorded answer, no task runs
+        case.met.add(spec.name)
         return form.model_validate(given)
     refusals: list[str] = []
     attempt = 1
@@ -135,7 +150,7 @@ def hold_event(case: CaseSummary, event: MethodStep, held_form: type[Form]) -> F
     only then are the agencies invited; then it is recorded as held at a second gate."""
     arrange, held = event_gates(event.name, event.title)
     arranged = ask(case, arrange, EventArranged)
-    stages.event_invitations(case.reference, event, arranged)
+    step(case, stages.event_invitations, case.reference, event, arranged)
     return ask(case, held, held_form)
 
 
@@ -154,7 +169,7 @@ def rapid_review(case: CaseSummary) -> dict[str, Any]:
     """The LCSPR rapid review (Working Together 2023 ch.5): agency summaries through the
     portal, the meeting at a gate, its report to the national panel, the panel's response at a
     gate. Returns the partners' decision form pre-filled from their recommendation."""
-    rapid.agency_summary_requests(case.reference)
+    step(case, rapid.agency_summary_requests, case.reference)
     meeting = ask(
         case,
         Gate.RAPID_REVIEW_MEETING,
@@ -162,9 +177,9 @@ def rapid_review(case: CaseSummary) -> dict[str, Any]:
         attendees=case.agencies,
         recommends_lcspr=case.criteria_met,
     )
-    rapid.rapid_review_report(case.reference, case, meeting)
+    step(case, rapid.rapid_review_report, case.reference, case, meeting)
     response = ask(case, Gate.PANEL_RESPONSE, PanelResponse)
-    rapid.panel_response(case.reference, response)
+    step(case, rapid.panel_response, case.reference, response)
     return {
         "decision": "full_review" if meeting.recommends_lcspr else "no_review",
         "rationale": meeting.rationale,
@@ -177,7 +192,7 @@ def committee(case: CaseSummary) -> dict[str, Any]:
     recommendation = ask(
         case, Gate.COMMITTEE_RECOMMENDATION, CommitteeRecommendation, **below_threshold(case)
     )
-    stages.committee_recommendation(case.reference, recommendation)
+    step(case, stages.committee_recommendation, case.reference, recommendation)
     return {
         "decision": recommendation.recommendation,
         "methodology": recommendation.methodology,
@@ -210,13 +225,20 @@ def review(reference: str) -> str:
     recommended = rapid_review(case) if Stage.RAPID_REVIEW in walks else committee(case)
 
     decision = ask(case, Gate.CHAIR_DECISION, ChairDecision, **recommended)
-    stages.chair_decision(reference, decision)
-    stages.panel_notification(reference, case, decision)
+    step(case, stages.chair_decision, reference, decision)
+    step(case, stages.panel_notification, reference, case, decision)
     path = review_path(decision.decision)
 
     if path.has("forum"):
         forum = hold_event(case, PROFESSIONAL_FORUM, ForumHeld)
-        stages.event_held(reference, PROFESSIONAL_FORUM.name, forum.held_on, forum.attendees)
+        step(
+            case,
+            stages.event_held,
+            reference,
+            PROFESSIONAL_FORUM.name,
+            forum.held_on,
+            forum.attendees,
+        )
 
     if path.has("reviewers"):
         appointment = ask(
@@ -225,7 +247,7 @@ def review(reference: str) -> str:
             ReviewerAppointment,
             lead_reviewers=decision.lead_reviewers,
         )
-        stages.reviewer_appointment(reference, appointment)
+        step(case, stages.reviewer_appointment, reference, appointment)
         terms = ask(
             case,
             Gate.TERMS_OF_REFERENCE,
@@ -233,49 +255,49 @@ def review(reference: str) -> str:
             agencies_in_scope=case.agencies,
             method=decision.methodology or "",
         )
-        stages.terms_of_reference(reference, terms)
+        step(case, stages.terms_of_reference, reference, terms)
 
     if path.has("timelines"):
-        stages.timeline_requests(reference)
+        step(case, stages.timeline_requests, reference)
         timelines = ask(case, Gate.TIMELINES_COMPLETE, TimelinesComplete)
-        stages.timelines_merged(reference, timelines)
+        step(case, stages.timelines_merged, reference, timelines)
 
     if path.has("agency_review"):
-        stages.agency_review_request(reference, decision)
+        step(case, stages.agency_review_request, reference, decision)
         received = ask(case, Gate.AGENCY_REVIEW, AgencyReviewReceived)
-        stages.agency_review_received(reference, received)
+        step(case, stages.agency_review_received, reference, received)
 
     if path.has("method"):
         for event in stages.method_steps(reference, decision.methodology):
             held = hold_event(case, event, EventHeld)
-            stages.event_held(reference, event.name, held.held_on, held.attendees)
+            step(case, stages.event_held, reference, event.name, held.held_on, held.attendees)
 
     if path.has("report"):
         draft = ask(case, Gate.DRAFT_REPORT, DraftReportReady)
-        stages.draft_check_requests(reference, draft)
+        step(case, stages.draft_check_requests, reference, draft)
         report = ask(case, Gate.FINAL_REPORT, FinalReportApproved)
-        stages.final_report(reference, report)
+        step(case, stages.final_report, reference, report)
         summary = ask(case, Gate.LEARNING_SUMMARY, LearningSummaryForm)
-        stages.learning_summary(reference, summary)
+        step(case, stages.learning_summary, reference, summary)
         signoff = ask(case, Gate.ACTION_PLAN_SIGNOFF, ActionPlanSignedOff)
-        stages.action_plan_signoff(reference, signoff)
+        step(case, stages.action_plan_signoff, reference, signoff)
 
     if path.has("publication"):
         cleared = ask(case, Gate.ANONYMISATION, AnonymisationCleared)
-        stages.anonymisation(reference, cleared)
-        stages.panel_copy(reference, case)
+        step(case, stages.anonymisation, reference, cleared)
+        step(case, stages.panel_copy, reference, case)
         told = ask(case, Gate.COMMUNICATIONS, CommunicationsPlan)
-        stages.communications(reference, told)
+        step(case, stages.communications, reference, told)
         published: answers.PublicationDecision = ask(case, Gate.PUBLICATION, PublicationDecision)
         if not published.publish:
             # The panel gets the reasons; the decision is final after its advice.
-            stages.publication_withheld(reference, case, published)
+            step(case, stages.publication_withheld, reference, case, published)
             published = ask(case, Gate.PANEL_ADVICE, PanelAdvice)
-        stages.publication(reference, case, published)
+        step(case, stages.publication, reference, case, published)
 
     if path.has("monitoring"):
         closed = ask(case, Gate.MONITORING, ReviewClosed)
-        stages.monitoring(reference, closed)
+        step(case, stages.monitoring, reference, closed)
     else:
-        stages.close_review(reference, path.closing_note)
+        step(case, stages.close_review, reference, path.closing_note)
     return decision.decision

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from prefect import get_client
 from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 from prefect.client.schemas.objects import StateType
 from prefect.states import Scheduled
@@ -21,6 +20,7 @@ from sqlalchemy import func, select
 from core.names import review_key
 from models import store
 from models.orm import AuditEvent, Review, ReviewStatus
+from services.prefect_client import prefect_client
 from services.runtime import Runtime
 
 MAX_RECOVERIES = 3
@@ -41,7 +41,7 @@ def run_states(rt: Runtime) -> dict[str, str]:
     ids = {UUID(run_id): reference for _id, reference, run_id in _open_runs(rt)}
     if not ids:
         return {}
-    with get_client(sync_client=True) as client:
+    with prefect_client() as client:
         runs = client.read_flow_runs(
             flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=list(ids))), limit=len(ids)
         )
@@ -56,7 +56,7 @@ def recover_crashed_runs(rt: Runtime) -> list[str]:
     open_runs = _open_runs(rt)
     if not open_runs:
         return []
-    with get_client(sync_client=True) as client:
+    with prefect_client() as client:
         for review_id, reference, run_id in open_runs:
             state = client.read_flow_run(UUID(run_id)).state
             if state is None or state.type != StateType.CRASHED:

@@ -16,11 +16,11 @@ from typing import Any
 from uuid import UUID
 
 import httpx
-from prefect import get_client
 from prefect.client.schemas.responses import SetStateStatus
 
 from core.names import review_key
 from models import store
+from services.prefect_client import prefect_client
 from services.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -68,7 +68,7 @@ def resume_gate(flow_run_id: UUID, run_input: dict[str, Any]) -> ResumeOutcome:
     state change, keyed per suspension, so at most one answer per gate attempt is ever stored.
     Other HTTP errors (Prefect down, 401) propagate.
     """
-    with get_client(sync_client=True) as client:
+    with prefect_client() as client:
         try:
             result = client.resume_flow_run(flow_run_id, run_input=run_input)
         except httpx.HTTPStatusError as exc:

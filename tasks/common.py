@@ -44,6 +44,16 @@ class CaseSummary(BaseModel):
         description="The answers this run's gates took before this execution (set by the "
         "flow; accepted answers, so free of identity).",
     )
+    met: set[str] = Field(
+        default_factory=set,
+        exclude=True,
+        description="The answered gates this execution has passed so far (kept by the flow).",
+    )
+
+    def replaying(self) -> bool:
+        """Whether this execution is still behind a gate this run answered before: the steps
+        before that gate completed in the execution that reached it, so a replay skips them."""
+        return any(gate not in self.met for gate in self.answered)
 
 
 def case_summary(session: Session, rt: Runtime, review: Review) -> CaseSummary:

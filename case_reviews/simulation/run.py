@@ -5,46 +5,28 @@ API, the daily sweep run every simulated day, and mail to an in-process SMTP ser
 from __future__ import annotations
 
 import contextlib
-import os
-import sqlite3
-import tempfile
 import time
 from collections import Counter
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 from datetime import time as clock_time
 from pathlib import Path
 from typing import Any
 
-import prefect.settings
 import yaml
-from prefect.events.worker import EventsWorker
-from prefect.logging.handlers import APILogWorker
-from prefect.server.api.server import SubprocessASGIServer
-from prefect.settings import (
-    PREFECT_API_URL,
-    PREFECT_FLOWS_HEARTBEAT_FREQUENCY,
-    PREFECT_HOME,
-    PREFECT_LOGGING_LEVEL,
-    PREFECT_SERVER_ANALYTICS_ENABLED,
-    PREFECT_SERVER_DATABASE_CONNECTION_URL,
-    PREFECT_UI_ENABLED,
-    temporary_settings,
-)
+from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from case_reviews.examples import BOARD, referral_file
+from case_reviews.simulation.choices import EXAMPLE_FOR_REGIME, Scenario
 from case_reviews.simulation.scenario import (
-    SCENARIO_DECISION,
     Agencies,
     OwnerAgencies,
-    Scenario,
     drive,
 )
+from case_reviews.simulation.server import SimulationHome, simulation_home
 from core.clock import LONDON, ManualClock
 from core.config import Settings
-from core.deadlines import load_rule_packs
 from core.names import Gate
 from deployments.driver import start_review
 from deployments.serve import deployments
@@ -53,29 +35,15 @@ from models import documents_store, store
 from models.migrate import upgrade
 from models.orm import OutboxMessage, Review
 from models.schemas import BoardIn, LocalAuthorityNotificationIn, ReferralIn
-from notifications.smtp_catcher import SmtpCatcher, free_port
+from notifications.smtp_catcher import SmtpCatcher
 from portal.server import PortalServer
 from services.action_plans import PROGRESS_MILESTONE
 from services.referrals import record_referral
 from services.runtime import Runtime, use_runtime
 from services.sweep import run_sweep
 
-EXAMPLE_FOR_REGIME = {
-    "scr": "scr-child-t",
-    "lcspr": "lcspr-child-m",
-    "sar": "sar-adult-b",
-    "cpr": "cpr-child-w",
-    "apr": "apr-adult-w",
-    "susr": "susr-adult-d",
-}
 REMINDER_KINDS = frozenset({"reminder", "overdue_notice", "escalation"})
 OVERDUE_KINDS = frozenset({"overdue_notice", "escalation"})
-
-
-def scenarios_for(regime: str, rules_dir: Path | None = None) -> list[str]:
-    """The scenarios the regime's routes allow (its rule pack's ``paths``), in their order."""
-    paths = load_rule_packs(rules_dir)[regime].paths
-    return [name for name, decision in SCENARIO_DECISION.items() if decision in paths]
 
 
 def _agencies_asked(session: Session, review: Review) -> list[str]:
@@ -90,74 +58,6 @@ def _agencies_asked(session: Session, review: Review) -> list[str]:
             if row.recipient in addresses and row.kind not in REMINDER_KINDS
         }
     )
-
-
-#: Server loops a one-review simulation has no use for (scheduling the sweep and recovery
-#: deployments' runs, marking them late, the zombie automation, …): off, they leave the two
-#: cores to the review.
-IDLE_SERVICES = ("scheduler", "late_runs", "foreman", "triggers", "cancellation_cleanup")
-
-
-def _template_database() -> Path:
-    """Where a migrated, empty Prefect database for this Prefect version is kept: a new
-    server on a copy skips Prefect's migrations (most of its start-up on a fresh database)."""
-    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "case-reviews"
-    return cache / f"prefect-{prefect.__version__}.db"
-
-
-def _copy_database(source: Path, target: Path) -> None:
-    """A consistent copy of a SQLite database (its write-ahead log included)."""
-    with (
-        contextlib.closing(sqlite3.connect(source)) as src,
-        contextlib.closing(sqlite3.connect(target)) as dst,
-    ):
-        src.backup(dst)
-
-
-@contextlib.contextmanager
-def _server(home: Path) -> Iterator[str]:
-    database = "sqlite+aiosqlite:///" + str(home / "prefect.db")
-    services = {f"PREFECT_SERVER_SERVICES_{name.upper()}_ENABLED": False for name in IDLE_SERVICES}
-    with temporary_settings(
-        updates={
-            PREFECT_HOME: str(home),
-            PREFECT_SERVER_DATABASE_CONNECTION_URL: database,
-            PREFECT_SERVER_ANALYTICS_ENABLED: False,
-            PREFECT_UI_ENABLED: False,
-            PREFECT_LOGGING_LEVEL: "WARNING",
-            **{getattr(prefect.settings, name): value for name, value in services.items()},
-        }
-    ):
-        server = SubprocessASGIServer(port=free_port())
-        server.start(timeout=120)
-        try:
-            with temporary_settings(updates={PREFECT_API_URL: server.api_url}):
-                yield server.api_url
-                # Ship the runs' logs and events while the server is still there to take
-                # them; otherwise their workers retry a stopped server at exit.
-                APILogWorker.drain_all(timeout=10)
-                EventsWorker.drain_all(timeout=10)
-        finally:
-            server.stop()
-
-
-@contextlib.contextmanager
-def embedded_prefect(home: Path) -> Iterator[str]:
-    """A Prefect server in a subprocess with its home and SQLite database under ``home``,
-    started from a copy of a migrated empty database (made by the first run)."""
-    home.mkdir(parents=True, exist_ok=True)
-    template = _template_database()
-    if not template.is_file():
-        with tempfile.TemporaryDirectory() as scratch:
-            with _server(Path(scratch)):
-                pass  # the server migrated scratch/prefect.db on start
-            template.parent.mkdir(parents=True, exist_ok=True)
-            partial = template.with_suffix(f".{os.getpid()}.tmp")
-            _copy_database(Path(scratch) / "prefect.db", partial)
-            partial.replace(template)  # atomic: a concurrent run sees all of it or none
-    _copy_database(template, home / "prefect.db")
-    with _server(home) as api_url:
-        yield api_url
 
 
 def _referral(regime: str, subject_name: str | None) -> ReferralIn:
@@ -176,21 +76,26 @@ def _local_authority_notifies(rt: Runtime, regime: str) -> bool:
 
 
 def simulate(
-    regime: str, scenario: Scenario, keep: Path | None = None, subject_name: str | None = None
+    regime: str,
+    scenario: Scenario,
+    keep: Path | None = None,
+    subject_name: str | None = None,
+    home: SimulationHome | None = None,
 ) -> dict[str, Any]:
-    """Run one review from referral to its end; returns the summary ``--json`` prints."""
+    """Run one review from referral to its end; returns the summary ``--json`` prints.
+
+    ``home`` is the simulation's directory and server if the caller started them already
+    (``reviews simulate`` does, before importing this module)."""
     started = time.perf_counter()
     referral = _referral(regime, subject_name)
     with contextlib.ExitStack() as stack:
-        if keep is None:
-            workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="reviews-sim-")))
-        else:
-            workdir = keep.resolve()
-            workdir.mkdir(parents=True, exist_ok=True)
+        if home is None:
+            home = stack.enter_context(simulation_home(keep))
+        workdir = home.workdir
         # --keep keeps every message sent (DIR/mail/*.eml) and every stored document
         # (DIR/documents/, each file under its SHA-256).
         smtp = stack.enter_context(SmtpCatcher(mail_dir=workdir / "mail" if keep else None))
-        api_url = stack.enter_context(embedded_prefect(workdir / "prefect"))
+        api_url = stack.enter_context(home.server.ready())
         # Started inside the Prefect settings above, so its self-resuming gate finds the server.
         portal = stack.enter_context(PortalServer())
         for deployment in deployments():

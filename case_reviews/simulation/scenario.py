@@ -7,11 +7,12 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import Any, Literal
+from typing import Any
 from uuid import UUID
 
 import httpx
 
+from case_reviews.simulation.choices import SCENARIO_DECISION, Scenario
 from core.clock import ManualClock, today
 from core.names import DocumentKind, progress_key
 from deployments import driver
@@ -26,16 +27,6 @@ from services import documents
 from services.action_plans import close_item, request_signoffs, signoff_state
 from services.runtime import Runtime
 
-Scenario = Literal["full", "cir", "iar", "concise", "extended", "forum", "no-review"]
-SCENARIO_DECISION: dict[str, str] = {
-    "full": "full_review",
-    "cir": "critical_incident_review",
-    "iar": "individual_agency_review",
-    "concise": "concise_review",
-    "extended": "extended_review",
-    "forum": "professional_forum",
-    "no-review": "no_review",
-}
 STATUTORY = frozenset({"full_review", "concise_review", "extended_review"})
 WITH_METHOD = STATUTORY | {"critical_incident_review", "individual_agency_review"}
 

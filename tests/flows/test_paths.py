@@ -13,7 +13,8 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from case_reviews.simulation.scenario import Scenario, answer_now, days_before, drive, waiting_at
+from case_reviews.simulation.choices import Scenario
+from case_reviews.simulation.scenario import answer_now, days_before, drive, waiting_at
 from core.names import gate_key
 from deployments import driver
 from models import store
