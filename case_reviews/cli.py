@@ -414,11 +414,14 @@ def simulate(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Run one complete review on a temporary server with a simulated clock."""
-    # Quiet unless PREFECT_LOGGING_LEVEL says otherwise. Prefect configured its logging when
-    # this module imported it, so the level is set on its logger too: every record below it
-    # would be formatted for the console and shipped to the server for nobody to read.
-    level = os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
-    logging.getLogger("prefect").setLevel(level.upper())
+    # Quiet unless PREFECT_LOGGING_LEVEL says otherwise, or --keep keeps the server's
+    # database to read. Prefect configured its logging when this module imported it, so the
+    # level is set on its logger: every record below it would be formatted for the console and
+    # shipped to a server about to be deleted.
+    if keep is None:
+        logging.getLogger("prefect").setLevel(
+            os.environ.get("PREFECT_LOGGING_LEVEL", "WARNING").upper()
+        )
     from case_reviews.simulation.choices import EXAMPLE_FOR_REGIME, scenarios_for
     from case_reviews.simulation.server import simulation_home
 

@@ -93,7 +93,11 @@ def test_simulate_scr_passes_every_stage_once_and_keeps_no_identity_in_prefect(
         )
     _reports_on_the_kept_store(keep, tmp_path)
     prefect_db = keep / "prefect" / "prefect.db"
-    assert prefect_db.exists()
+    with sqlite3.connect(prefect_db) as kept_prefect:
+        # A kept server records what a throwaway one does not: the task runs and the logs.
+        (task_runs,) = kept_prefect.execute("SELECT count(*) FROM task_run").fetchone()
+        (logs,) = kept_prefect.execute("SELECT count(*) FROM log").fetchone()
+    assert task_runs > 100 and logs > 100
     for path in prefect_db.parent.glob("prefect.db*"):
         assert b"Sentinelova" not in path.read_bytes()
     _the_name_is_only_in_the_identity_table_and_the_blocked_report(keep, summary)
