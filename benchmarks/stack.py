@@ -34,6 +34,8 @@ from services.runtime import Runtime, use_runtime
 from tests.helpers import add_example_referral, load_example_board
 
 FIRST_GATE = "committee_recommendation"
+#: The runner's helper processes (their command lines), which run no flow.
+RUNNER_HELPERS = (b"multiprocessing.forkserver", b"multiprocessing.resource_tracker")
 NEXT_GATE = "chair_decision"
 
 
@@ -57,8 +59,17 @@ class Stack:
         return found
 
     def flow_run_processes(self) -> int:
+        """Processes running a flow: every process the services started except the runner's
+        fork server and multiprocessing's resource tracker, which hold no run."""
         serve = self.services[-1].process.pid
-        return len([p for p in self.pids() if p != serve and p != self.services[0].process.pid])
+        helpers = {serve, self.services[0].process.pid}
+        for pid in self.pids():
+            with contextlib.suppress(OSError):
+                command = Path(f"/proc/{pid}/cmdline").read_bytes()
+                parent = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+                if parent == serve and any(h in command for h in RUNNER_HELPERS):
+                    helpers.add(pid)
+        return len([p for p in self.pids() if p not in helpers])
 
     def rss_bytes(self) -> int:
         total = 0
@@ -192,4 +203,5 @@ def resume_latency(stack: Stack, runs: dict[str, UUID], samples: int) -> dict[st
         "median_seconds": round(statistics.median(seconds), 2),
         "p95_seconds": round(seconds[max(0, round(0.95 * len(seconds)) - 1)], 2),
         "max_seconds": round(seconds[-1], 2),
+        "each_seconds": [round(s, 2) for s in seconds],
     }

@@ -63,7 +63,7 @@ SERVER_START_TIMEOUT = 90.0  # a first start migrates Prefect's database (~15 s 
 STEP_TIMEOUT = 120.0  # deployment registered, run started, gate reached
 POLL_INTERVAL = 0.5
 STOP_GRACE = 20.0
-RUNNER_POLL_SECONDS = 2  # how soon the served runner picks up a resumed run
+RUNNER_POLL_SECONDS = 1  # how soon the served runner picks up a resumed run (one light query)
 
 PREFECT_SERVER_COMMAND = (sys.executable, "-m", "prefect", "server", "start")
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 import apprise
 from pydantic import Field, SecretStr, field_validator
@@ -98,6 +99,11 @@ class Settings(BaseSettings):
     # Each executing run is a ~160 MB process: a burst of starts queues instead.
     runner_limit: int = Field(
         default=4, ge=1, description="Most runs one runner executes at once; more wait, scheduled."
+    )
+    runner_start: Literal["forkserver", "spawn"] = Field(
+        default="forkserver",
+        description="How the served runner starts each flow-run process: forked from a server "
+        "process that imported the flows once (fast), or spawned afresh (Prefect's default).",
     )
     prefect_api_url: str = Field(
         default="http://127.0.0.1:4200/api",

@@ -30,6 +30,9 @@ CHROMIUM_ARGS = [
 ]
 STARTUP_TIMEOUT = 240.0  # the demo's own waits are bounded below this
 UI_TIMEOUT_MS = 30_000
+# Assertions on the page wait as long as its actions do: under a loaded CI run the server can
+# take more than Playwright's default 5 s to answer a form.
+expect.set_options(timeout=UI_TIMEOUT_MS)
 REAL_NAME = "Tobias Quennell"  # examples/referrals/scr-child-t.yaml: the subject's identity
 
 

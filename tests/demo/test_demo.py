@@ -57,6 +57,13 @@ def _services(prefect_home: Path) -> set[int]:
     return found
 
 
+def _command(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""  # ended meanwhile
+
+
 def _alive(pid: int) -> bool:
     try:
         state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
@@ -141,13 +148,24 @@ def _decide_in_the_ui(info: DemoInfo, screenshot: Path, auth: str) -> None:
             browser.close()
 
 
-def _wait_for_gate(rt: Runtime, reference: str, gate: str, timeout: float = 60.0) -> None:
+def _wait_for_gate(demo: RunningDemo, rt: Runtime, gate: str, timeout: float = 60.0) -> None:
+    """Until the review waits at ``gate``: recorded in the store (the gate is recorded open
+    just before the run suspends) and the run suspended in Prefect, so an answer can be
+    taken."""
+    info = demo.info
     deadline = time.monotonic() + timeout
-    seen = waiting_at(rt, reference)
-    while seen != gate:
-        assert time.monotonic() < deadline, f"{reference} still waits at {seen!r}, not {gate!r}"
-        time.sleep(0.5)
-        seen = waiting_at(rt, reference)
+    with temporary_settings(
+        updates={PREFECT_API_URL: f"{info.ui_url}/api", PREFECT_API_AUTH_STRING: auth_string(demo)}
+    ):
+        while True:
+            seen = waiting_at(rt, info.reference)
+            state = driver.state_name(info.flow_run_id)
+            if seen == gate and state == "Suspended":
+                return
+            assert time.monotonic() < deadline, (
+                f"{info.reference} still waits at {seen!r} ({state}), not {gate!r}"
+            )
+            time.sleep(0.5)
 
 
 def _agencies_answer_through_the_portal(demo: RunningDemo, rt: Runtime, tmp_path: Path) -> None:
@@ -160,9 +178,9 @@ def _agencies_answer_through_the_portal(demo: RunningDemo, rt: Runtime, tmp_path
         updates={PREFECT_API_URL: f"{info.ui_url}/api", PREFECT_API_AUTH_STRING: auth_string(demo)}
     ):
         driver.resume(info.flow_run_id, answer("reviewer_appointment", "full", rt.today()))
-        _wait_for_gate(rt, info.reference, "terms_of_reference", timeout=90)
+        _wait_for_gate(demo, rt, "terms_of_reference", timeout=90)
         driver.resume(info.flow_run_id, answer("terms_of_reference", "full", rt.today()))
-    _wait_for_gate(rt, info.reference, "timelines_complete", timeout=90)
+    _wait_for_gate(demo, rt, "timelines_complete", timeout=90)
     requests = [
         m for m in _mail(info.mail_dir) if "Timeline of significant events" in str(m["Subject"])
     ]
@@ -206,7 +224,7 @@ def _agencies_answer_through_the_portal(demo: RunningDemo, rt: Runtime, tmp_path
                 assert response.status_code == 200, response.text
             # The last submission resumed the gate; the served runner takes it from there to
             # Learning Together's first event, the case group conversations.
-            _wait_for_gate(rt, info.reference, "case_group_conversations_arranged", timeout=90)
+            _wait_for_gate(demo, rt, "case_group_conversations_arranged", timeout=90)
 
             with rt.sessions() as session:
                 combined = store.combined_timeline(
@@ -259,6 +277,9 @@ def test_demo_brings_a_review_to_the_chair_who_decides_in_the_ui(
     assert waiting_at(rt, info.reference) == "chair_decision"
     services = _services(demo.var_dir.resolve() / "prefect")
     assert len(services) >= 2, "the Prefect server and deployments.serve should be running"
+    # The review's runs were started from serve's fork server, which warmed the flows once.
+    commands = [_command(pid) for pid in services]
+    assert any(b"multiprocessing.forkserver" in c and b"deployments.warm" in c for c in commands)
 
     # Closed by default: the API refuses a client without the auth string; the string was
     # printed once, and is kept owner-only under var/.
@@ -273,7 +294,7 @@ def test_demo_brings_a_review_to_the_chair_who_decides_in_the_ui(
     _decide_in_the_ui(info, screenshot, auth)
     assert screenshot.stat().st_size > 10_000
 
-    _wait_for_gate(rt, info.reference, "reviewer_appointment")
+    _wait_for_gate(demo, rt, "reviewer_appointment")
     with rt.sessions() as session:
         review = store.get_review(session, info.reference)
         decision = session.scalars(
