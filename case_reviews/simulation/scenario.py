@@ -3,6 +3,7 @@ in each scenario, and the time that passes before each answer (on a manual clock
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -524,6 +525,13 @@ def example_timeline_csv(agency: str, pseudonym: str, incident: date, seed: int)
 SUMMARY_AFTER = 5
 
 
+@functools.cache
+def _browser() -> httpx.Client:
+    """The agencies' browser: one client for every portal page the simulation opens (a new
+    client per request builds a new TLS context, loading the whole certificate bundle)."""
+    return httpx.Client(timeout=60)
+
+
 class Agencies:
     """The involved agencies, answering their timeline requests as an agency would: each opens
     the link in the email it received and uploads its file through the portal, over HTTP,
@@ -564,10 +572,9 @@ class Agencies:
             if found is None:
                 raise RuntimeError(f"no portal link in the timeline request to {agency}")
             csv_file = example_timeline_csv(agency.split("@")[1], pseudonym, incident, seed)
-            response = httpx.post(
+            response = _browser().post(
                 f"{found.group(0)}/upload",
                 files={"file": ("timeline.csv", csv_file, "text/csv")},
-                timeout=60,
             )
             if response.status_code != 200:
                 raise RuntimeError(f"portal refused {agency}: {response.status_code}")
@@ -584,13 +591,12 @@ class Agencies:
             found = DRAFT_LINK.search(message.part("text/plain"))
             if found is None:
                 raise RuntimeError(f"no portal link in the draft check request to {agency}")
-            response = httpx.post(
+            response = _browser().post(
                 found.group(0),
                 data={
                     "section_1": "2. Findings",
                     "comment_1": "The second missed appointment was in March, not April.",
                 },
-                timeout=60,
             )
             if response.status_code != 200:
                 raise RuntimeError(f"portal refused the comments of {agency}")
@@ -610,14 +616,13 @@ class Agencies:
             agency = message.recipients[0]
             if "agency summary requested" not in message.subject or agency in self.summaries:
                 continue
-            response = httpx.post(
+            response = _browser().post(
                 self.summary_link_in(message),
                 data={
                     "involvement": f"{pseudonym} was known to the agency for two years.",
                     "immediate_actions": "A strategy discussion was held the next day.",
                     "learning": "Missing episodes were not shared with the other agencies.",
                 },
-                timeout=60,
             )
             if response.status_code != 200:
                 raise RuntimeError(f"portal refused {agency}'s summary: {response.status_code}")
@@ -689,12 +694,12 @@ class OwnerAgencies:
         return _found(ACTION_LINK, message, "action link")
 
     def _post(self, message: Any, what: str, data: dict[str, str]) -> None:
-        response = httpx.post(f"{self._link(message)}/{what}", data=data, timeout=60)
+        response = _browser().post(f"{self._link(message)}/{what}", data=data)
         if response.status_code != 200:
             raise RuntimeError(f"portal refused {what}: {response.status_code}")
 
     def _report(self, message: Any, *, quarter: int) -> None:
-        page = httpx.get(self._link(message), timeout=60).text
+        page = _browser().get(self._link(message)).text
         data: dict[str, str] = {}
         for position, number in enumerate(sorted(int(n) for n in ITEM_FIELD.findall(page))):
             done = quarter > 1 or position == 0

@@ -8,6 +8,14 @@ The server is what ``prefect server start`` runs without the UI: Prefect's ASGI 
 uvicorn, as Prefect's own ``SubprocessASGIServer`` starts it, from a copy of a migrated empty
 database (made by the first run and kept in the user's cache), so no run waits for Prefect's
 migrations.
+
+Two things every in-process execution would otherwise pay for, of no use against a plain
+``http://127.0.0.1`` server nobody else uses (about a quarter of an scr simulation):
+- Prefect's client builds a TLS context for each client it makes, loading the whole
+  certificate bundle, even for plain HTTP: here its certificate file is one certificate;
+- Prefect's suspension observer opens a client and a websocket for every execution, to notice
+  a run suspended from outside (the UI's Suspend), and its thread takes up to 0.2 s to stop:
+  nobody can do that here, so it is off while the simulation runs (served runs keep it).
 """
 
 from __future__ import annotations
@@ -19,14 +27,22 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+import certifi
 import httpx
 import prefect
-from prefect.settings import PREFECT_API_URL, PREFECT_HOME, temporary_settings
+from prefect.settings import (
+    PREFECT_API_SSL_CERT_FILE,
+    PREFECT_API_URL,
+    PREFECT_HOME,
+    temporary_settings,
+)
 
 #: Server loops a one-review simulation has no use for (scheduling the sweep and recovery
 #: deployments' runs, marking them late, the zombie automation, …): off, they leave the two
@@ -60,6 +76,49 @@ def copy_database(source: Path, target: Path) -> None:
         contextlib.closing(sqlite3.connect(target)) as dst,
     ):
         src.backup(dst)
+
+
+def one_certificate(home: Path) -> Path:
+    """A certificate file holding one certificate (the first of certifi's bundle): all a TLS
+    context for a plain-HTTP server needs to be built."""
+    path = home / "one-certificate.pem"
+    if not path.is_file():
+        bundle = Path(certifi.where()).read_text(encoding="ascii")
+        end = "-----END CERTIFICATE-----"
+        path.write_text(bundle[: bundle.index(end) + len(end)] + "\n", encoding="ascii")
+    return path
+
+
+_observer = threading.Lock()
+_observer_off = 0
+_observer_original: Callable[..., Any] | None = None
+
+
+@contextlib.contextmanager
+def _not_observed(*_args: object, **_kwargs: object) -> Iterator[None]:
+    yield
+
+
+@contextlib.contextmanager
+def suspension_observer_off() -> Iterator[None]:
+    """Turn Prefect's flow-run suspension observer off in this process while the block runs
+    (counted: concurrent simulations in one process share it)."""
+    import prefect.flow_engine  # heavy: imported once the server is starting
+
+    engine: Any = prefect.flow_engine  # the name is imported there, not exported
+    global _observer_off, _observer_original
+    with _observer:
+        if _observer_off == 0:
+            _observer_original = engine.observe_flow_run_suspension
+            engine.observe_flow_run_suspension = _not_observed
+        _observer_off += 1
+    try:
+        yield
+    finally:
+        with _observer:
+            _observer_off -= 1
+            if _observer_off == 0 and _observer_original is not None:
+                engine.observe_flow_run_suspension = _observer_original
 
 
 class EmbeddedPrefect:
@@ -166,7 +225,12 @@ class EmbeddedPrefect:
         the runs' logs and events while the server is still there to take them (otherwise
         their workers retry a stopped server at exit)."""
         api_url = self.wait()
-        with temporary_settings(updates={PREFECT_API_URL: api_url, PREFECT_HOME: str(self.home)}):
+        updates = {
+            PREFECT_API_URL: api_url,
+            PREFECT_HOME: str(self.home),
+            PREFECT_API_SSL_CERT_FILE: str(one_certificate(self.home)),
+        }
+        with temporary_settings(updates=updates), suspension_observer_off():
             try:
                 yield api_url
             finally:
@@ -217,4 +281,11 @@ def simulation_home(keep: Path | None) -> Iterator[SimulationHome]:
         yield SimulationHome(workdir, keep is not None, server)
 
 
-__all__ = ["EmbeddedPrefect", "SimulationHome", "free_port", "simulation_home"]
+__all__ = [
+    "EmbeddedPrefect",
+    "SimulationHome",
+    "free_port",
+    "one_certificate",
+    "simulation_home",
+    "suspension_observer_off",
+]
