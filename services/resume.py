@@ -11,14 +11,12 @@ from __future__ import annotations
 
 import enum
 import logging
-import time
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
 import httpx
-from prefect.client.orchestration import SyncPrefectClient
-from prefect.client.schemas.responses import OrchestrationResult, SetStateStatus
+from prefect.client.schemas.responses import SetStateStatus
 
 from core.names import review_key
 from models import store
@@ -26,13 +24,6 @@ from services.prefect_client import prefect_client
 from services.runtime import Runtime
 
 log = logging.getLogger(__name__)
-
-#: Pauses between quick attempts at a resume the server answered 503. A Prefect server on
-#: SQLite answers a write that collides with another one (a run's logs, events or state) with
-#: 503 at once, and Prefect's client sleeps 2 s before trying again (and even after its last
-#: attempt): that was most of the slowest resumes. After these attempts (about 3 s in all) the
-#: answer goes through Prefect's client, with its own retries.
-BUSY_RETRY_PAUSES = (0.05, 0.1, 0.2, 0.4, 0.8, 1.6)
 
 
 class ResumeStatus(enum.StrEnum):
@@ -79,7 +70,7 @@ def resume_gate(flow_run_id: UUID, run_input: dict[str, Any]) -> ResumeOutcome:
     """
     with prefect_client() as client:
         try:
-            result = _resume(client, flow_run_id, run_input)
+            result = client.resume_flow_run(flow_run_id, run_input=run_input)
         except httpx.HTTPStatusError as exc:
             if exc.response.status_code == httpx.codes.CONFLICT:
                 return ResumeOutcome(
@@ -96,34 +87,6 @@ def resume_gate(flow_run_id: UUID, run_input: dict[str, Any]) -> ResumeOutcome:
     return ResumeOutcome(
         flow_run_id, ResumeStatus.NOT_WAITING, reason or f"Prefect answered {result.status}"
     )
-
-
-def _resume(
-    client: SyncPrefectClient, flow_run_id: UUID, run_input: dict[str, Any]
-) -> OrchestrationResult[Any]:
-    """Resume the run, trying again soon after a 503 (a refused write stores nothing, so
-    sending the answer again is safe).
-
-    The quick attempts go through the client's connection, headers and auth but not its retry
-    loop; anything but a 503 or a success (a conflict, a CSRF refusal, Prefect unreachable) is
-    left to Prefect's client, which sends the answer once more and handles it as it always
-    does."""
-    http = client._client  # the client's httpx.Client: its base URL, auth and TLS
-    for pause in BUSY_RETRY_PAUSES:
-        request = http.build_request(
-            "POST", f"/flow_runs/{flow_run_id}/resume", json={"run_input": run_input}
-        )
-        try:
-            response = httpx.Client.send(http, request)  # one attempt, no retry loop
-        except httpx.TransportError:
-            break
-        if response.is_success:
-            return OrchestrationResult.model_validate(response.json())
-        if response.status_code != httpx.codes.SERVICE_UNAVAILABLE:
-            break
-        log.debug("run %s: Prefect busy, resuming again in %.2f s", flow_run_id, pause)
-        time.sleep(pause)
-    return client.resume_flow_run(flow_run_id, run_input=run_input)
 
 
 def answer_gate_itself(
