@@ -64,6 +64,23 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 
+class ReplayDiverged(RuntimeError):
+    """A replay left the path its earlier executions took: it reached a gate, or the end,
+    while gates this run answered before still lie ahead. The stages it skipped (see
+    :func:`step`) may never have run, so the run stops here, Failed, instead of going on
+    without them; it happens only if the review's route or rule pack changed under a running
+    review."""
+
+
+def _diverged(case: CaseSummary, reached: str) -> ReplayDiverged:
+    ahead = ", ".join(sorted(gate for gate in case.answered if gate not in case.met))
+    return ReplayDiverged(
+        f"{case.reference}: this execution reached {reached} before gates this run answered "
+        f"earlier ({ahead}); the review's path has changed since they were answered (a route "
+        "or rule pack edited?), so the run stops rather than skip stages"
+    )
+
+
 def step(case: CaseSummary, stage: Task[P, R], *args: P.args, **kwargs: P.kwargs) -> R | None:
     """Run ``stage`` unless this execution replays past it: a gate this run answered in an
     earlier execution still lies ahead, so the execution that reached that gate ran the stage
@@ -119,6 +136,8 @@ def ask(case: CaseSummary, gate: Gate | GateSpec, form: type[Form], **initial: A
     if given is not None:  # answered before this replay: the recorded answer, no task runs
         case.met.add(spec.name)
         return form.model_validate(given)
+    if case.replaying():
+        raise _diverged(case, f"the gate {spec.name!r}")
     refusals: list[str] = []
     attempt = 1
     while True:
@@ -300,4 +319,6 @@ def review(reference: str) -> str:
         step(case, stages.monitoring, reference, closed)
     else:
         step(case, stages.close_review, reference, path.closing_note)
+    if case.replaying():
+        raise _diverged(case, "the end of the review")
     return decision.decision

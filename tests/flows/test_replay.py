@@ -12,6 +12,9 @@ from typing import Any
 import pytest
 
 from case_reviews.simulation.scenario import drive
+from core.names import Gate
+from flows.inputs import ChairDecision
+from flows.review import ReplayDiverged, ask
 from models import store
 from tasks import stages
 from tasks.common import CaseSummary
@@ -81,3 +84,11 @@ def test_replaying_until_every_gate_answered_before_has_been_passed() -> None:
     case.met.add("reviewer_appointment")
     assert not case.replaying()
     assert not _case().replaying(), "a first execution replays nothing"
+
+
+def test_a_replay_that_meets_a_new_gate_before_its_answered_ones_stops() -> None:
+    """Say a board edited the route under a running review: the replay reaches a gate it never
+    asked while a gate it did answer (and every stage before it, skipped) still lies ahead."""
+    case = _case(monitoring={})
+    with pytest.raises(ReplayDiverged, match=r"'chair_decision' before gates .*monitoring"):
+        ask(case, Gate.CHAIR_DECISION, ChairDecision)  # raises before any task or suspension
