@@ -9,10 +9,11 @@ client is returned instead (it is already open).
 A Prefect server on SQLite answers 503 at once when a request's write collides with another
 (a run's logs, events or state): nothing was stored and the request can simply be sent again.
 Prefect's client does send it again, after the server's ``Retry-After`` or, as the server sends
-none, after 2, 4, 8, 16 s: most of the slowest resumes and starts. Our clients read a busy 503
-without ``Retry-After`` as "try again after :data:`BUSY_RETRY_AFTER`" (the first retries within
-a quarter of a second), and keep Prefect's retry loop and its limit
-(``PREFECT_CLIENT_MAX_RETRIES``).
+none, after 2, 4, 8, 16, 32 s: most of the slowest resumes and starts. Our clients give the
+first retries of a busy 503 without ``Retry-After`` the pauses in :data:`BUSY_RETRY_AFTER`, and
+leave the later ones to Prefect's backoff (16 s, 32 s), so a server that stays unavailable (a
+PostgreSQL failover answers 503 too) is still waited for about as long as before. Prefect's
+retry loop and its limit (``PREFECT_CLIENT_MAX_RETRIES``) are unchanged.
 """
 
 from __future__ import annotations
@@ -39,8 +40,9 @@ def _tls_context(skip_verify: bool, cert_file: str | None) -> ssl.SSLContext:
     return ssl.create_default_context(cafile=cert_file or certifi.where())
 
 
-#: Seconds before each retry of a request the server refused as busy (503 without Retry-After).
-BUSY_RETRY_AFTER = (0.05, 0.2, 1.0, 4.0, 16.0)
+#: Seconds before the first retries of a request the server refused as busy (503 without
+#: Retry-After); later retries wait as Prefect's client would.
+BUSY_RETRY_AFTER = (0.05, 0.25, 1.0)
 _BUSY_TRIES = "case_reviews.busy_tries"  # counted on the request, which each retry sends again
 
 
@@ -53,7 +55,8 @@ def retry_soon_when_busy(response: httpx.Response) -> None:
     extensions = response.request.extensions
     tries = int(extensions.get(_BUSY_TRIES, 0))
     extensions[_BUSY_TRIES] = tries + 1
-    response.headers["Retry-After"] = str(BUSY_RETRY_AFTER[min(tries, len(BUSY_RETRY_AFTER) - 1)])
+    if tries < len(BUSY_RETRY_AFTER):
+        response.headers["Retry-After"] = str(BUSY_RETRY_AFTER[tries])
 
 
 def prefect_client() -> SyncPrefectClient:
