@@ -20,9 +20,11 @@ a run starts in milliseconds. The runner watches, limits and cancels them as bef
 from __future__ import annotations
 
 import asyncio
+import importlib
 import logging
 import multiprocessing
 from datetime import timedelta
+from multiprocessing import forkserver
 from types import ModuleType
 from typing import Any
 
@@ -114,13 +116,21 @@ class _ForkServerStarts(ModuleType):
 
 def start_runs_from_a_fork_server() -> None:
     """Make this process's runner fork each flow-run process from a fork server that has
-    imported :data:`PRELOADED` (the server starts with the first run, and exits when this
-    process does)."""
+    imported :data:`PRELOADED`; start it (it exits when this process does).
+
+    If the fork server dies (say, the kernel's out-of-memory killer picks it), the runner reads
+    the runs it forked as ended (exit 255) and Prefect marks them Crashed although their
+    processes go on; recovery then reschedules them beside the live ones, which the replay's
+    keyed side effects make harmless. Restart serve if that happens."""
     import prefect.flow_engine
 
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(list(PRELOADED))
     prefect.flow_engine.multiprocessing = _ForkServerStarts(context)  # type: ignore[attr-defined]
+    # Start it now, before the runner's loop: the first run does not wait for the preload, and
+    # a preload that fails (the fork server ignores an ImportError) shows here, in serve's log.
+    importlib.import_module(PRELOADED[0])
+    forkserver.ensure_running()
 
 
 async def _serve(settings: Settings) -> None:

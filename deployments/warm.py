@@ -17,9 +17,9 @@ import importlib
 
 from apprise.plugins import N_MGR
 from prefect.settings import Settings as PrefectSettings
-from sqlalchemy.engine import make_url
 
 from core.config import Settings
+from models.db import driver_url
 
 #: Imported for what importing them loads.
 MODULES = (
@@ -36,4 +36,4 @@ for module in MODULES:
     importlib.import_module(module)
 N_MGR.load_modules()  # type: ignore[no-untyped-call]
 PrefectSettings()  # fills the abstract-class caches its checks use
-make_url(Settings().database_url).get_dialect().import_dbapi()  # the dialect and its driver
+driver_url(Settings().database_url).get_dialect().import_dbapi()  # the dialect and its driver

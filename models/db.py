@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 
@@ -20,6 +20,14 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def driver_url(url: str) -> URL:
+    """``url`` with the driver this project uses: psycopg (3) for a plain ``postgresql://``."""
+    parsed = make_url(url)
+    if parsed.drivername == "postgresql":
+        return parsed.set(drivername="postgresql+psycopg")
+    return parsed
+
+
 @lru_cache(maxsize=8)
 def get_engine(url: str) -> Engine:
     """The engine for ``url`` (one per process and URL). SQLite parent folders are created."""
@@ -30,9 +38,7 @@ def get_engine(url: str) -> Engine:
         engine = create_engine(url)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    if parsed.drivername == "postgresql":
-        url = str(parsed.set(drivername="postgresql+psycopg"))
-    return create_engine(url, pool_pre_ping=True)
+    return create_engine(driver_url(url), pool_pre_ping=True)
 
 
 def session_factory(url: str) -> sessionmaker[Session]:
