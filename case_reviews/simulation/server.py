@@ -52,8 +52,10 @@ IDLE_SERVICES = ("scheduler", "late_runs", "foreman", "triggers", "cancellation_
 #: unless ``--keep`` leaves its database to look at.
 UNREAD_SERVICES = ("task_run_recorder", "event_persister")
 STARTUP_SECONDS = 120
-#: uvicorn's exit code when its port was taken in the meantime: start again on another.
+#: uvicorn's exit code when it cannot start, e.g. its port was taken in the meantime: start
+#: again on another port, a few times (a failure of another kind repeats, and is reported).
 PORT_TAKEN = 3
+RESTARTS = 3
 
 
 def free_port() -> int:
@@ -203,11 +205,13 @@ class EmbeddedPrefect:
     def wait(self, timeout: float = STARTUP_SECONDS) -> str:
         """Wait until the server answers its health check; return its API URL."""
         deadline = time.monotonic() + timeout
+        restarts = 0
         with httpx.Client() as client:
             while time.monotonic() < deadline:
                 assert self.process is not None, "start() the server first"
                 code = self.process.poll()
-                if code == PORT_TAKEN:
+                if code == PORT_TAKEN and restarts < RESTARTS:
+                    restarts += 1
                     self._spawn()
                     continue
                 if code is not None:
