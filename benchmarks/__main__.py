@@ -59,18 +59,22 @@ def bench_simulate(_args: argparse.Namespace, _workdir: Path) -> dict[str, objec
 def bench_start(args: argparse.Namespace, workdir: Path) -> dict[str, object]:
     from benchmarks.stack import running_stack, start_reviews
 
-    with running_stack(workdir, args.runner_limit) as stack:
+    with running_stack(workdir, args.runner_limit, args.prefect_postgres) as stack:
         _runs, result = start_reviews(stack, args.reviews)
-    return result
+    return result | {"prefect_database": _prefect_database(args)}
 
 
 def bench_resume(args: argparse.Namespace, workdir: Path) -> dict[str, object]:
     from benchmarks.stack import resume_latency, running_stack, start_reviews
 
-    with running_stack(workdir, args.runner_limit) as stack:
+    with running_stack(workdir, args.runner_limit, args.prefect_postgres) as stack:
         runs, opened = start_reviews(stack, args.open)
         result = resume_latency(stack, runs, args.resumes)
-    return result | {"opening": opened}
+    return result | {"opening": opened, "prefect_database": _prefect_database(args)}
+
+
+def _prefect_database(args: argparse.Namespace) -> str:
+    return "postgresql" if args.prefect_postgres else "sqlite"
 
 
 BENCHMARKS: dict[str, Callable[[argparse.Namespace, Path], dict[str, object]]] = {
@@ -110,6 +114,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--open", type=int, default=200, help="resume: reviews open")
     parser.add_argument("--resumes", type=int, default=20, help="resume: resumes timed")
     parser.add_argument("--runner-limit", type=int, default=4, help="runs at once (serve)")
+    parser.add_argument(
+        "--prefect-postgres",
+        metavar="ADMIN_URL",
+        help="start, resume: run Prefect's server on a fresh PostgreSQL database created "
+        "under this admin URL (e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test), as in "
+        "production; default: SQLite, as reviews up",
+    )
     args = parser.parse_args(argv)
     names = args.names or list(BENCHMARKS)
     if unknown := [n for n in names if n not in BENCHMARKS]:

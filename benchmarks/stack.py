@@ -10,6 +10,7 @@ import statistics
 import sys
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import partial
@@ -17,6 +18,7 @@ from pathlib import Path
 from uuid import UUID
 
 from prefect.settings import PREFECT_API_URL, temporary_settings
+from sqlalchemy import create_engine, make_url, text
 
 from case_reviews.demo import (
     RUNNER_POLL_SECONDS,
@@ -93,9 +95,29 @@ def _wait(what: str, check: Callable[[], bool], timeout: float, stack: Stack) ->
 
 
 @contextlib.contextmanager
-def running_stack(workdir: Path, runner_limit: int) -> Iterator[Stack]:
-    """A fresh case store, an SMTP catcher, a Prefect server (SQLite) and the served
-    deployments, with ``runner_limit`` runs at once."""
+def fresh_postgres(admin_url: str) -> Iterator[str]:
+    """A new PostgreSQL database for Prefect's state under ``admin_url`` (dropped at the end);
+    yields its asyncpg URL."""
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    name = f"prefect_bench_{uuid.uuid4().hex[:10]}"
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        url = make_url(admin_url).set(drivername="postgresql+asyncpg", database=name)
+        yield url.render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@contextlib.contextmanager
+def running_stack(
+    workdir: Path, runner_limit: int, prefect_postgres: str | None = None
+) -> Iterator[Stack]:
+    """A fresh case store, an SMTP catcher, a Prefect server and the served deployments, with
+    ``runner_limit`` runs at once. Prefect's database is SQLite, as ``reviews up`` runs it, or
+    with ``prefect_postgres`` (an admin URL) a fresh PostgreSQL database, as in production."""
     with SmtpCatcher() as smtp, contextlib.ExitStack() as exit_stack:
         settings = Settings(
             database_url=f"sqlite:///{workdir / 'reviews.db'}",
@@ -118,6 +140,9 @@ def running_stack(workdir: Path, runner_limit: int) -> Iterator[Stack]:
             "PREFECT_UI_ENABLED": "false",
             "PREFECT_RUNNER_POLL_FREQUENCY": str(RUNNER_POLL_SECONDS),
         }
+        if prefect_postgres is not None:
+            prefect_url = exit_stack.enter_context(fresh_postgres(prefect_postgres))
+            env["PREFECT_SERVER_DATABASE_CONNECTION_URL"] = prefect_url
         exit_stack.enter_context(temporary_settings(updates={PREFECT_API_URL: api_url}))
         stack = Stack(rt, [])
         server = _Service(
