@@ -9,11 +9,12 @@ client is returned instead (it is already open).
 A Prefect server on SQLite answers 503 at once when a request's write collides with another
 (a run's logs, events or state): nothing was stored and the request can simply be sent again.
 Prefect's client does send it again, after the server's ``Retry-After`` or, as the server sends
-none, after 2, 4, 8, 16, 32 s: most of the slowest resumes and starts. Our clients give the
-first retries of a busy 503 without ``Retry-After`` the pauses in :data:`BUSY_RETRY_AFTER`, and
-leave the later ones to Prefect's backoff (16 s, 32 s), so a server that stays unavailable (a
-PostgreSQL failover answers 503 too) is still waited for about as long as before. Prefect's
-retry loop and its limit (``PREFECT_CLIENT_MAX_RETRIES``) are unchanged.
+none, after 2, 4, 8, 16, 32 s (62 s in all): most of the slowest resumes and starts. Our
+clients give a busy 503 without ``Retry-After`` the pauses in :data:`BUSY_RETRY_AFTER`: the
+first three retries within 1.3 s, the last two long enough that a server which stays
+unavailable (a PostgreSQL failover answers 503 too; a SQLite server can hold its lock for a
+minute under a large backlog) is waited for as long as before (66 s in all). Prefect's retry
+loop and its limit (``PREFECT_CLIENT_MAX_RETRIES``, 5) are unchanged.
 """
 
 from __future__ import annotations
@@ -40,9 +41,9 @@ def _tls_context(skip_verify: bool, cert_file: str | None) -> ssl.SSLContext:
     return ssl.create_default_context(cafile=cert_file or certifi.where())
 
 
-#: Seconds before the first retries of a request the server refused as busy (503 without
-#: Retry-After); later retries wait as Prefect's client would.
-BUSY_RETRY_AFTER = (0.05, 0.25, 1.0)
+#: Seconds before each retry of a request the server refused as busy (503 without Retry-After);
+#: any retry beyond them (a raised PREFECT_CLIENT_MAX_RETRIES) waits as Prefect's client would.
+BUSY_RETRY_AFTER = (0.05, 0.25, 1.0, 20.0, 45.0)
 _BUSY_TRIES = "case_reviews.busy_tries"  # counted on the request, which each retry sends again
 
 
