@@ -103,7 +103,7 @@ class Settings(BaseSettings):
     runner_start: Literal["forkserver", "spawn"] = Field(
         default="forkserver",
         description="How the served runner starts each flow-run process: forked from a server "
-        "process that imported the flows once (fast), or spawned afresh (Prefect's default).",
+        "process that imported the flows once (fast), or each in a fresh interpreter (spawn).",
     )
     prefect_api_url: str = Field(
         default="http://127.0.0.1:4200/api",
