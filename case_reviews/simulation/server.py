@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -44,6 +43,8 @@ from prefect.settings import (
     temporary_settings,
 )
 
+from notifications.smtp_catcher import free_port
+
 #: Server loops a one-review simulation has no use for (scheduling the sweep and recovery
 #: deployments' runs, marking them late, the zombie automation, …): off, they leave the two
 #: cores to the review.
@@ -56,12 +57,6 @@ STARTUP_SECONDS = 120
 #: again on another port, a few times (a failure of another kind repeats, and is reported).
 PORT_TAKEN = 3
 RESTARTS = 3
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def template_database() -> Path:
@@ -288,7 +283,6 @@ def simulation_home(keep: Path | None) -> Iterator[SimulationHome]:
 __all__ = [
     "EmbeddedPrefect",
     "SimulationHome",
-    "free_port",
     "one_certificate",
     "simulation_home",
     "suspension_observer_off",
