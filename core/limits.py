@@ -30,3 +30,11 @@ Summary = Annotated[str, Field(min_length=1, max_length=SUMMARY_MAX)]
 AnswerName = Annotated[str, Field(max_length=NAME_MAX, pattern=NOT_BLANK)]
 AnswerText = Annotated[str, Field(max_length=TEXT_MAX, pattern=NOT_BLANK)]
 OptionalAnswerText = Annotated[str, Field(max_length=TEXT_MAX, pattern=BLANK_OR_TEXT)]
+
+# --- zip-based uploads (Word, Excel): checked before they are parsed (core/archives.py) ------
+ZIP_MAX_UNPACKED_BYTES = 100_000_000
+"""All the parts of one .docx or .xlsx together, unpacked (a long report with images is ~30 MB)."""
+ZIP_MAX_MEMBERS = 2_000
+"""Parts in one .docx or .xlsx (a long report holds a few hundred)."""
+ZIP_MAX_RATIO = 200
+"""How many times its packed size one part may unpack to (XML packs ~10x; a bomb 1,000x+)."""
