@@ -15,6 +15,8 @@ from pydantic import BaseModel, ConfigDict
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from models import audit_trail
+from models.audit_trail import AuditEntry
 from models.orm import (
     Agency,
     AuditEvent,
@@ -249,13 +251,6 @@ class DeadlineView(BaseModel):
     reminders: list[ReminderView]
 
 
-class AuditView(BaseModel):
-    at: datetime
-    actor: str
-    action: str
-    detail: dict[str, Any]
-
-
 class ReviewPage(ReviewHeading):
     """What the review's page shows: stages with their dates, every deadline met or missed,
     each agency's obligations with their reminders, and the audit trail."""
@@ -264,7 +259,7 @@ class ReviewPage(ReviewHeading):
     stages: list[StageRecord]
     board_deadlines: list[DeadlineView]
     agency_obligations: dict[str, list[DeadlineView]]
-    audit: list[AuditView]
+    audit: list[AuditEntry]
 
 
 _OBLIGATION_FIELDS = ("milestone", "description", "owed_by", "owed_to", "due_on", "met_on")
@@ -338,9 +333,7 @@ def review_page(session: Session, review: Review, *, today: date) -> ReviewPage:
         stages=stages,
         board_deadlines=board,
         agency_obligations=dict(sorted(per_agency.items())),
-        audit=[
-            AuditView(at=a.at, actor=a.actor, action=a.action, detail=a.detail) for a in audit_rows
-        ],
+        audit=audit_trail.entries(audit_rows, audit_trail.workspace_usernames(session)),
     )
 
 

@@ -187,10 +187,17 @@ def list_documents(rt: Runtime, reference: str) -> list[DocumentView]:
 
 
 def get_document(
-    rt: Runtime, reference: str, kind: DocumentKind, version: int | None = None, *, actor: str
+    rt: Runtime,
+    reference: str,
+    kind: DocumentKind,
+    version: int | None = None,
+    *,
+    actor: str,
+    audit_key: str | None = None,
 ) -> tuple[DocumentView, bytes]:
     """A document version (the newest by default) and its content. Reading a kind that may
-    hold identity is audited (who, which version, which hash) in the same transaction."""
+    hold identity is audited (who, which version, which hash) in the same transaction; a
+    stage's read gives ``audit_key``, so its replays record no second read."""
     with rt.sessions.begin() as session:
         review = store.get_review(session, reference)
         document = documents_store.get_document(
@@ -198,11 +205,19 @@ def get_document(
         )
         data = _read_blob(rt.settings.documents_dir, document.sha256)
         if kind.may_hold_identity:
-            _audit_read(rt, session, document, actor=actor, how="read")
+            _audit_read(rt, session, document, actor=actor, how="read", key=audit_key)
         return documents_store.view(document, reference), data
 
 
-def _audit_read(rt: Runtime, session: Session, document: Document, *, actor: str, how: str) -> None:
+def _audit_read(
+    rt: Runtime,
+    session: Session,
+    document: Document,
+    *,
+    actor: str,
+    how: str,
+    key: str | None = None,
+) -> None:
     store.record_audit(
         session,
         document.review_id,
@@ -215,6 +230,7 @@ def _audit_read(rt: Runtime, session: Session, document: Document, *, actor: str
             "how": how,
         },
         rt.now(),
+        key=key,
     )
 
 

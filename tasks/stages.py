@@ -958,7 +958,11 @@ def _published_version(reference: str, answer: answers.PublicationDecision) -> D
         return None
     rt = runtime()
     report, data = documents.get_document(
-        rt, reference, DocumentKind.FINAL_REPORT, actor="publication"
+        rt,
+        reference,
+        DocumentKind.FINAL_REPORT,
+        actor="publication",
+        audit_key=review_key(reference, "published_version_read"),
     )
     return documents.add_document(
         rt,

@@ -92,6 +92,7 @@ def test_simulate_scr_passes_every_stage_once_and_keeps_no_identity_in_prefect(
             "Xanthippe Sentinelova",
         )
     _reports_on_the_kept_store(keep, tmp_path)
+    _audit_of_the_closed_review(keep, tmp_path, summary["reference"])
     prefect_db = keep / "prefect" / "prefect.db"
     with sqlite3.connect(prefect_db) as kept_prefect:
         # A kept server records what a throwaway one does not: the task runs and the logs.
@@ -273,6 +274,32 @@ def _reports(keep: Path, tmp_path: Path, *args: str) -> list[Path]:
     )
     assert result.returncode == 0, result.stderr[-3000:]
     return [Path(line) for line in result.stdout.split()]
+
+
+def _audit_of_the_closed_review(keep: Path, tmp_path: Path, reference: str) -> None:
+    """``reviews audit REF --json`` on the closed review: every gate answered is there in
+    words, and the replays after publication recorded no read of the report nobody made."""
+    env = os.environ | {
+        "REVIEWS_DATABASE_URL": f"sqlite:///{keep / 'reviews.db'}",
+        "REVIEWS_DOCUMENTS_DIR": str(tmp_path / "documents"),
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "case_reviews", "audit", reference, "--json"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    trail = json.loads(result.stdout)
+    assert trail["status"] == "closed"
+    answered = [e for e in trail["entries"] if e["action"] == "gate_answered"]
+    assert any(e["what"].startswith("Answered chair decision (ask 1): ") for e in answered)
+    assert all("{'" not in e["what"] for e in trail["entries"])
+    reads = [e for e in trail["entries"] if e["action"] == "document_read"]
+    assert [e["who"] for e in reads].count("publication") == 1
+    assert trail["entries"][-1]["action"] == "review_closed"
+    assert NAME not in result.stdout
 
 
 def _reports_on_the_kept_store(keep: Path, tmp_path: Path) -> None:

@@ -48,7 +48,7 @@ def test_the_business_manager_signs_in_and_sees_the_register_and_the_review(
         assert review.status_code == 200
         for text in ("Deadlines", "Agencies' obligations", "Northbridge Police", "Audit trail"):
             assert text in review.text
-        assert "referral recorded" in review.text
+        assert "Referral recorded as Serious Case Review" in review.text
         assert REAL_NAME not in register.text + review.text
 
 
