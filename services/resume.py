@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import enum
 import logging
+import time
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
@@ -24,6 +25,11 @@ from services.prefect_client import prefect_client
 from services.runtime import Runtime
 
 log = logging.getLogger(__name__)
+
+# The server's reason when a run is Suspended but its form's schema is not stored yet.
+SCHEMA_NOT_STORED = "Run input schema not found"
+# How long an answer waits for the suspending process to store the form's schema.
+SCHEMA_WAIT_SECONDS = 10.0
 
 
 class ResumeStatus(enum.StrEnum):
@@ -68,6 +74,18 @@ def resume_gate(flow_run_id: UUID, run_input: dict[str, Any]) -> ResumeOutcome:
     state change, keyed per suspension, so at most one answer per gate attempt is ever stored.
     Other HTTP errors (Prefect down, 401) propagate.
     """
+    deadline = time.monotonic() + SCHEMA_WAIT_SECONDS
+    while True:
+        outcome = _resume_once(flow_run_id, run_input)
+        # Prefect marks the run Suspended before the suspending process stores the form's
+        # schema, so an answer given in that instant is refused for want of a form that is a
+        # moment away. That refusal is not the person's: ask again until the form is there.
+        if SCHEMA_NOT_STORED not in outcome.reason or time.monotonic() > deadline:
+            return outcome
+        time.sleep(0.2)
+
+
+def _resume_once(flow_run_id: UUID, run_input: dict[str, Any]) -> ResumeOutcome:
     with prefect_client() as client:
         try:
             result = client.resume_flow_run(flow_run_id, run_input=run_input)

@@ -197,3 +197,36 @@ def test_two_concurrent_answers_one_is_recorded_and_the_other_is_told_it_lost(re
         driver.resume(run_id, answers[1 - winner])
     assert again.value.outcome.status is ResumeStatus.REJECTED
     assert len(_audit(rt, "gate_answered")) == 1
+
+
+def test_an_answer_given_before_the_form_is_stored_waits_for_it(prefect_api: None) -> None:
+    """Prefect marks a run Suspended a moment before the suspending process stores the form's
+    schema; an answer in that moment was refused ("Run input schema not found") and ended the
+    demo once in CI. The answer now waits for the form and is taken."""
+    from prefect.input import RunInput
+    from prefect.input.run_input import keyset_from_paused_state
+    from prefect.states import Suspended
+
+    from services.resume import resume_gate
+
+    class Decision(RunInput):
+        decision: str
+
+    with get_client(sync_client=True) as client:
+        deployment = client.read_deployment_by_name(REVIEW_DEPLOYMENT)
+        # Never executed (nothing serves the deployment here): the test sets its states.
+        run = client.create_flow_run_from_deployment(deployment.id, parameters={"reference": "X"})
+        suspended = Suspended(timeout_seconds=None, pause_key="gate-1")
+        keyset = keyset_from_paused_state(suspended)
+        suspended.state_details.run_input_keyset = keyset
+        client.set_flow_run_state(run.id, suspended, force=True)
+
+    def store_the_form_late() -> None:
+        threading.Event().wait(1.0)
+        Decision.save(keyset, flow_run_id=run.id)
+
+    late = threading.Thread(target=store_the_form_late)
+    late.start()
+    outcome = resume_gate(run.id, {"decision": "full"})
+    late.join()
+    assert outcome.status is ResumeStatus.ACCEPTED, outcome.describe()
