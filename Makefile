@@ -3,15 +3,30 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install lint test test-fast demo browser pdf-libs axe bench clean
+.PHONY: install lock lint test test-fast demo browser pdf-libs axe bench clean
 
-$(STAMP): pyproject.toml
+LOCK   := requirements/dev.txt
+LOCK_TOOLS := .cache/lock-tools
+
+# Installs exactly the locked set (every package pinned, with its hashes), then the project
+# itself without resolving anything, then checks that the set fits the project's ranges.
+$(STAMP): pyproject.toml $(LOCK)
 	python3 -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet 'pip==26.3'
+	$(PY) -m pip install --quiet --require-hashes -r $(LOCK)
+	$(PY) -m pip install --quiet --no-deps -e .
+	$(PY) -m pip check
 	touch $(STAMP)
 
 install: $(STAMP)
+
+# Refresh the lock deliberately: the newest releases within pyproject.toml's ranges, for the
+# Python and platform CI runs on. Review the diff before committing it.
+lock:
+	@test -x $(LOCK_TOOLS)/bin/uv || { python3 -m venv $(LOCK_TOOLS) && $(LOCK_TOOLS)/bin/pip install --quiet uv; }
+	$(LOCK_TOOLS)/bin/uv pip compile pyproject.toml --extra dev --generate-hashes --quiet \
+		--python-version 3.11 --python-platform x86_64-unknown-linux-gnu \
+		--custom-compile-command 'make lock' -o $(LOCK)
 
 # Debian's Chromium drives the browser tests (no browser download works here).
 browser: axe

@@ -5,8 +5,8 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
-import apprise
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -18,11 +18,21 @@ class MailSettingError(ValueError):
     """A mail setting is malformed; the message names the setting."""
 
 
-def check_mail_url(setting: str, url: str) -> None:
-    """Refuse, naming ``setting``, a URL Apprise cannot use for email."""
+def check_mail_url(setting: str, url: str, *, with_apprise: bool = True) -> None:
+    """Refuse, naming ``setting``, a URL Apprise cannot use for email.
+
+    Without ``with_apprise`` only the form is checked (scheme and host): reading the settings
+    does that, so every command refuses a malformed URL at once without importing Apprise
+    (a second of start-up); the mailer, made by the commands that send, asks Apprise too."""
     scheme = url.split("://", 1)[0].lower() if "://" in url else ""
     if scheme not in {"mailto", "mailtos"}:
         raise MailSettingError(f"{setting}: expected a mailto:// or mailtos:// URL")
+    if not urlsplit(url).hostname:
+        raise MailSettingError(f"{setting}: the URL names no mail server")
+    if not with_apprise:
+        return
+    import apprise
+
     if not apprise.Apprise().add(url):
         raise MailSettingError(f"{setting}: Apprise cannot use this URL")
 
@@ -159,7 +169,7 @@ class Settings(BaseSettings):
     @field_validator("mail_url")
     @classmethod
     def _mail_url_is_usable(cls, value: SecretStr) -> SecretStr:
-        check_mail_url("mail_url", value.get_secret_value())
+        check_mail_url("mail_url", value.get_secret_value(), with_apprise=False)
         return value
 
 

@@ -7,6 +7,7 @@ Times are the runtime's clock, so tests move past a lock-out instead of waiting 
 from __future__ import annotations
 
 import enum
+import functools
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -22,7 +23,10 @@ MIN_PASSWORD_LENGTH = 12
 _hasher = PasswordHasher()
 # Verified against when the username is unknown, so a wrong name takes as long as a wrong
 # password and the timing does not tell which names exist.
-_DUMMY_HASH = _hasher.hash("not a real password, only here for the timing")
+# Hashed on first use (an Argon2 hash takes a noticeable part of a second), not at import.
+@functools.cache
+def _dummy_hash() -> str:
+    return _hasher.hash("not a real password, only here for the timing")
 
 
 class AccountRefused(ValueError):
@@ -109,7 +113,7 @@ def sign_in(rt: Runtime, username: str, password: str) -> SignInResult:
     with rt.sessions.begin() as session:
         user = ws.find_user(session, username.strip())
         if user is None or user.disabled:
-            _verify(_DUMMY_HASH, password)
+            _verify(_dummy_hash(), password)
             store.record_audit(
                 session,
                 None,

@@ -16,12 +16,8 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
-import httpx
-from prefect.client.schemas.responses import SetStateStatus
-
 from core.names import review_key
 from models import store
-from services.prefect_client import prefect_client
 from services.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -86,6 +82,13 @@ def resume_gate(flow_run_id: UUID, run_input: dict[str, Any]) -> ResumeOutcome:
 
 
 def _resume_once(flow_run_id: UUID, run_input: dict[str, Any]) -> ResumeOutcome:
+    # Prefect's client is imported here, not at the top: the CLI's commands that never talk
+    # to Prefect import this module (through the action plans) and start in a fraction of it.
+    import httpx
+    from prefect.client.schemas.responses import SetStateStatus
+
+    from services.prefect_client import prefect_client
+
     with prefect_client() as client:
         try:
             result = client.resume_flow_run(flow_run_id, run_input=run_input)
