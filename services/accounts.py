@@ -21,6 +21,8 @@ from services.runtime import Runtime
 
 MIN_PASSWORD_LENGTH = 12
 _hasher = PasswordHasher()
+
+
 # Verified against when the username is unknown, so a wrong name takes as long as a wrong
 # password and the timing does not tell which names exist.
 # Hashed on first use (an Argon2 hash takes a noticeable part of a second), not at import.
