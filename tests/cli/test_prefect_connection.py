@@ -10,8 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from case_reviews.examples import EXAMPLES
+from core.clock import ManualClock
 from notifications.smtp_catcher import free_port
+from tests.conftest import make_runtime
+from tests.helpers import add_example_referral, load_example_board
 
 
 def _reviews(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
@@ -25,18 +27,18 @@ def _reviews(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str
 
 
 @pytest.fixture
-def env_without_prefect(tmp_path: Path) -> dict[str, str]:
-    """A stored referral, and REVIEWS_PREFECT_API_URL naming a port nothing listens on."""
+def env_without_prefect(sqlite_url: str, clock: ManualClock, tmp_path: Path) -> dict[str, str]:
+    """A stored referral, and REVIEWS_PREFECT_API_URL naming a port nothing listens on. The
+    store is set up in this process (what is tested is the command's own start-up)."""
+    rt = make_runtime(sqlite_url, clock)
+    load_example_board(rt)
+    assert add_example_referral(rt, "sar-adult-b") == "SAR-2026-001"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "REVIEWS_"))}
     env |= {
-        "REVIEWS_DATABASE_URL": f"sqlite:///{tmp_path / 'r.db'}",
+        "REVIEWS_DATABASE_URL": sqlite_url,
         "REVIEWS_PREFECT_API_URL": f"http://127.0.0.1:{free_port()}/api",
         "PREFECT_HOME": str(tmp_path / "prefect-home"),
     }
-    assert _reviews(env, "db", "upgrade").returncode == 0
-    assert _reviews(env, "board", "load", str(EXAMPLES / "board.yaml")).returncode == 0
-    added = _reviews(env, "referral", "add", str(EXAMPLES / "referrals" / "sar-adult-b.yaml"))
-    assert added.stdout.strip() == "SAR-2026-001", added.stderr
     return env
 
 
