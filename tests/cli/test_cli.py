@@ -14,8 +14,10 @@ from typer.testing import CliRunner
 
 from case_reviews.cli import app
 from case_reviews.examples import EXAMPLES
+from core.clock import ManualClock
 from services.runtime import Runtime
-from tests.helpers import example_referral, row_counts
+from tests.conftest import make_runtime
+from tests.helpers import add_example_referral, example_referral, load_example_board, row_counts
 
 runner = CliRunner()
 
@@ -185,10 +187,16 @@ def test_start_refuses_a_review_started_already(sqlite_rt: Runtime) -> None:
 
 
 @pytest.mark.prefect  # talks to a (stopped) Prefect API through the real client: ~10 s
-def test_start_with_prefect_down_says_so_and_keeps_the_referral_startable(tmp_path: Path) -> None:
+def test_start_with_prefect_down_says_so_and_keeps_the_referral_startable(
+    sqlite_url: str, clock: ManualClock
+) -> None:
+    # The store is set up in this process; the start and the status run as a user runs them.
+    rt = make_runtime(sqlite_url, clock)
+    load_example_board(rt)
+    assert add_example_referral(rt, "sar-adult-b") == "SAR-2026-001"
     env = {
         **os.environ,
-        "REVIEWS_DATABASE_URL": f"sqlite:///{tmp_path / 'r.db'}",
+        "REVIEWS_DATABASE_URL": sqlite_url,
         "PREFECT_API_URL": "http://127.0.0.1:9/api",
     }
 
@@ -201,10 +209,6 @@ def test_start_with_prefect_down_says_so_and_keeps_the_referral_startable(tmp_pa
             timeout=300,
         )
 
-    assert reviews("db", "upgrade").returncode == 0
-    assert reviews("board", "load", str(EXAMPLES / "board.yaml")).returncode == 0
-    added = reviews("referral", "add", str(EXAMPLES / "referrals" / "sar-adult-b.yaml"))
-    assert added.stdout.strip() == "SAR-2026-001"
     started = reviews("start", "SAR-2026-001")
     assert started.returncode == 1
     assert "the Prefect server is not reachable" in started.stderr
