@@ -198,8 +198,6 @@ def _simulate(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-SIMULATE = [sys.executable, "-m", "case_reviews", "simulate"]
-
 # One route of each regime (the scr full review runs above).
 ROUTES = [
     ("scr", "cir", "monitoring"),
@@ -213,22 +211,21 @@ ROUTES = [
 
 def test_simulate_completes_every_regime_with_no_overdue_notice() -> None:
     """Every party answers on time, so nobody is chased as overdue; an individual agency review
-    asks exactly one agency; an LCSPR holds its rapid review before the partners decide. The
-    six simulations run at once (each is its own process with its own Prefect server)."""
-    runs = {
-        (regime, scenario): subprocess.Popen(
-            [*SIMULATE, "--regime", regime, "--scenario", scenario, "--json"],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for regime, scenario, _last in ROUTES
-    }
-    results = {route: run.communicate(timeout=900) for route, run in runs.items()}
+    asks exactly one agency; an LCSPR holds its rapid review before the partners decide.
+
+    The six simulations run one after another in this process, each on its own embedded
+    Prefect server, through the function ``reviews simulate`` calls (the test above runs the
+    command itself): six processes at once each imported the whole project and made the
+    suite's slowest test (280 s on two cores)."""
+    from case_reviews.simulation.run import simulate
+    from case_reviews.simulation.server import simulation_home
+
+    summaries: dict[tuple[str, str], dict[str, Any]] = {}
+    for regime, scenario, _last in ROUTES:
+        with simulation_home(None) as home:
+            summaries[(regime, scenario)] = simulate(regime, scenario, home=home)  # type: ignore[arg-type]
     for regime, scenario, last_stage in ROUTES:
-        out, err = results[(regime, scenario)]
-        assert runs[(regime, scenario)].returncode == 0, f"{regime} {scenario}: {err[-3000:]}"
-        summary = json.loads(out)
+        summary = summaries[(regime, scenario)]
         assert (summary["final_state"], summary["status"]) == ("Completed", "closed")
         assert summary["stages"][-1] == last_stage, regime
         assert summary["overdue_notices"] == 0, regime
