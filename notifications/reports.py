@@ -14,18 +14,27 @@ import io
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-import matplotlib
-
-matplotlib.use("Agg")  # no display: render to PNG only
-
-import matplotlib.pyplot as plt
-from matplotlib.figure import Figure
 from pydantic import BaseModel
-from weasyprint import HTML
 
 from models.reports_store import AnnualReport, QuarterlyReport
 from notifications.render import render_page
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+
+def _pyplot() -> Any:
+    """matplotlib's pyplot on the Agg backend (no display), imported when a chart is drawn:
+    with WeasyPrint it is four seconds of start-up every process importing the flows paid."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
 
 RAG_COLOURS = {"red": "#c62828", "amber": "#f9a825", "green": "#2e7d32"}
 _FORMULA_START = frozenset("=+-@\t\r")
@@ -77,7 +86,7 @@ RAG_ORDER = ("red", "amber", "green")
 def _png(figure: Figure) -> str:
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
-    plt.close(figure)
+    _pyplot().close(figure)
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
@@ -88,7 +97,7 @@ def _bar_chart(
     (a legend when there is more than one series); no chart when there is nothing to show."""
     if not labels:
         return None
-    figure, axes = plt.subplots(figsize=(7, 0.6 + 0.45 * len(labels)))
+    figure, axes = _pyplot().subplots(figsize=(7, 0.6 + 0.45 * len(labels)))
     left = [0] * len(labels)
     for name, (values, colour) in series.items():
         axes.barh(labels, values, left=left, color=colour, label=name)
@@ -102,6 +111,8 @@ def _bar_chart(
 
 
 def _pdf(html: str) -> bytes:
+    from weasyprint import HTML
+
     return bytes(HTML(string=html).write_pdf())
 
 
