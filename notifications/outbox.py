@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -232,8 +233,11 @@ def deliver_pending(
             query = query.where(OutboxMessage.review_id == review_id)
         due = list(session.scalars(query.order_by(OutboxMessage.id).limit(limit)))
     sent = failed = 0
-    with sending(mailer) as send:  # one SMTP session for the batch, one claim per message
+    with contextlib.ExitStack() as batch:
+        # One SMTP session for the batch (none when nothing is due), one claim per message.
+        send = batch.enter_context(sending(mailer)) if due else None
         for row_id in due:
+            assert send is not None
             if not _claim(sessions, row_id, now()):
                 continue  # another deliverer has it
             try:
