@@ -23,6 +23,7 @@ from pypdf import PdfReader
 pytestmark = pytest.mark.prefect
 
 
+@pytest.mark.slow(reason="whole scr review, 18 gates, as a subprocess with a kept Prefect server")
 def test_simulate_scr_passes_every_stage_once_and_keeps_no_identity_in_prefect(
     tmp_path: Path,
 ) -> None:
@@ -209,6 +210,7 @@ ROUTES = [
 ]
 
 
+@pytest.mark.slow(reason="six whole reviews, one per regime, each on its own Prefect server")
 def test_simulate_completes_every_regime_with_no_overdue_notice() -> None:
     """Every party answers on time, so nobody is chased as overdue; an individual agency review
     asks exactly one agency; an LCSPR holds its rapid review before the partners decide.

@@ -313,6 +313,9 @@ def _crashed_then_back(run_id: uuid.UUID) -> list[str]:
         return [s.name for s in client.read_flow_run_states(run_id) if s.name]
 
 
+@pytest.mark.slow(
+    reason="waits for the heartbeats to stop (30 s apart) and the zombie automation (60 s)"
+)
 def test_a_worker_killed_mid_run_is_crashed_by_its_silence_and_the_review_is_back_at_its_gate(
     prefect_server: Stack, store_on_postgres: Runtime, smtp: SmtpCatcher, tmp_path: Path
 ) -> None:
