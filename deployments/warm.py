@@ -3,7 +3,7 @@ flow-run process: the flows, and what a run would otherwise load on its first us
 afresh.
 
 Apprise loads every one of its notification plugins (a hundred modules) the first time it
-reads a URL, as the settings' mail URL check does; that alone was a third of a resumed run's
+reads a URL, as the mailer's first check does; that alone was a third of a resumed run's
 start. Prefect's task engine is imported by a run's first task, and the case store's database
 driver by its first query. Prefect's engine builds its settings afresh for each run, and the
 first build in a process spends a quarter of a second in abstract-class checks whose answers
@@ -30,6 +30,11 @@ MODULES = (
     "prefect.task_engine",  # a run's first task imports it
     "prefect.utilities.visualization",
     "anyio._backends._asyncio",  # a run's first event loop imports it
+    # Imported where they are used, not by the flows, so that the CLI starts quickly; a run
+    # that sends mail or renders a document would otherwise import them afresh.
+    "notifications.smtp_session",
+    "notifications.pdf",
+    "weasyprint",
 )
 
 for module in MODULES:
