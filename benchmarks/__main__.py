@@ -7,6 +7,8 @@ test suite. Each benchmark runs alone by name:
   the whole stack, processes held afterwards;
 * ``sweep``: the daily sweep over 10,000 open obligations;
 * ``delivery``: 1,000 emails to a local SMTP server.
+* ``cli``: start-up of the commands that do not talk to Prefect (median and max of 5 runs each,
+  with the heavy libraries each one imported: Prefect, Apprise, WeasyPrint, matplotlib).
 
 ``--json`` prints every result and the five headline figures (``figures``) machine-readably.
 """
@@ -56,6 +58,44 @@ def bench_simulate(_args: argparse.Namespace, _workdir: Path) -> dict[str, objec
     }
 
 
+#: Commands that never talk to Prefect, on a migrated empty store.
+CLI_COMMANDS = (
+    ("deadlines", "--regime", "lcspr", "--event", "incident_known=2026-03-02"),
+    ("status", "--no-runs", "--json"),
+    ("referral", "show", "NONE-0000-000"),
+    ("--help",),
+)
+HEAVY = ("prefect", "apprise", "weasyprint", "matplotlib", "docx", "pypdf")
+
+
+def bench_cli(_args: argparse.Namespace, workdir: Path) -> dict[str, object]:
+    env = os.environ | {"REVIEWS_DATABASE_URL": f"sqlite:///{workdir / 'r.db'}"}
+    command = [sys.executable, "-m", "case_reviews"]
+    subprocess.run([*command, "db", "upgrade"], env=env, check=True, capture_output=True)
+    found: dict[str, object] = {}
+    for args in CLI_COMMANDS:
+        times = []
+        for _ in range(5):
+            started = time.perf_counter()
+            subprocess.run([*command, *args], env=env, capture_output=True, check=False)
+            times.append(time.perf_counter() - started)
+        probe = subprocess.run(
+            [*command, *args],
+            env=env | {"PYTHONPROFILEIMPORTTIME": "1"},
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        loaded = {line.rsplit("|", 1)[-1].strip() for line in probe.stderr.splitlines()}
+        times.sort()
+        found[" ".join(args)] = {
+            "median_seconds": round(times[len(times) // 2], 2),
+            "max_seconds": round(times[-1], 2),
+            "heavy_imports": [name for name in HEAVY if name in loaded],
+        }
+    return found
+
+
 def bench_start(args: argparse.Namespace, workdir: Path) -> dict[str, object]:
     from benchmarks.stack import running_stack, start_reviews
 
@@ -83,6 +123,7 @@ BENCHMARKS: dict[str, Callable[[argparse.Namespace, Path], dict[str, object]]] =
     "start": bench_start,
     "sweep": lambda _args, workdir: bench_sweep(workdir),
     "delivery": lambda _args, workdir: bench_delivery(workdir),
+    "cli": bench_cli,
 }
 
 
