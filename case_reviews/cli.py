@@ -13,6 +13,7 @@ from typing import Annotated
 import typer
 
 from case_reviews.cli_audit import audit_app
+from case_reviews.cli_backup import backup_app
 from case_reviews.cli_common import (
     change_as_operator,
     fail,
@@ -58,6 +59,7 @@ app.add_typer(users_app, name="users")
 app.add_typer(delay_app, name="delay")
 app.add_typer(family_app, name="family")
 app.add_typer(audit_app)  # audit REF
+app.add_typer(backup_app)  # backup DIR, restore DIR
 
 
 @app.callback()
