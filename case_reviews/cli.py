@@ -377,6 +377,29 @@ def start(reference: str) -> None:
 
 
 @app.command()
+def recover(reference: str) -> None:
+    """Bring back a review whose run stopped (Failed, or Crashed past the automatic
+    recoveries) once the cause is fixed: the run is rescheduled and replays, repeating
+    nothing, to the gate it was at. Audited."""
+    from deployments.connection import board_prefect_server, fix
+    from deployments.driver import PrefectUnauthorized, PrefectUnavailable, prefect_errors
+    from services.recovery import NothingToRecover, recover_review
+
+    rt = ready()
+    with board_prefect_server(rt.settings) as server:
+        try:
+            with prefect_errors():
+                was = recover_review(rt, reference, actor=rt.settings.operator)
+        except (store.NotFound, NothingToRecover) as exc:
+            fail(str(exc))
+        except PrefectUnavailable as exc:
+            fail(f"{exc}: {fix(server)}", code=1)
+        except PrefectUnauthorized as exc:
+            fail(str(exc), code=1)
+    typer.echo(f"{reference}: the run was {was}; rescheduled, it resumes at its gate")
+
+
+@app.command()
 def up(
     prefect_port: Annotated[int, typer.Option(help="Port of the Prefect server and UI.")] = 4200,
     smtp_port: Annotated[int, typer.Option(help="Port of the local mail catcher.")] = 8025,

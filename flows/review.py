@@ -45,6 +45,7 @@ from flows.inputs import (
     TermsOfReferenceSet,
     TimelinesComplete,
 )
+from flows.suspension import gate_key
 from models import answers
 from tasks import rapid_review as rapid
 from tasks import stages
@@ -152,7 +153,7 @@ def ask(case: CaseSummary, gate: Gate | GateSpec, form: type[Form], **initial: A
             wait_for_input=asked.with_initial_data(
                 description=prompt.description, **(defaults | initial)
             ),
-            key=spec.suspend_key(attempt),
+            key=gate_key(spec.suspend_key(attempt)),
             timeout=None,
         )
         problems = check_answer(case.reference, answer, spec.name, attempt)

@@ -65,7 +65,10 @@ _SENTENCES: dict[str, str] = {
     "report_taken_down": "Published report taken down on {on}",
     "board_report_stored": "Board report stored: {report}",
     "run_recovered": "Prefect run recovered after a crash",
-    "run_recovery_exhausted": "Prefect run could not be recovered",
+    "run_recovery_exhausted": "Prefect run left stopped after repeated crashes ({reason}); the "
+    "business manager was told",
+    "run_failed": "Prefect run failed ({reason}); the business manager was told",
+    "run_recovered_by_hand": "Prefect run brought back by hand (it was {was})",
     "foreign_run_refused": "A second run for this review was refused",
     "review_closed": "Review closed: {note}",
 }

@@ -203,6 +203,7 @@ def test_an_answer_given_before_the_form_is_stored_waits_for_it(prefect_api: Non
     """Prefect marks a run Suspended a moment before the suspending process stores the form's
     schema; an answer in that moment was refused ("Run input schema not found") and ended the
     demo once in CI. The answer now waits for the form and is taken."""
+    from prefect.client.schemas.objects import State
     from prefect.input import RunInput
     from prefect.input.run_input import keyset_from_paused_state
     from prefect.states import Suspended
@@ -216,9 +217,9 @@ def test_an_answer_given_before_the_form_is_stored_waits_for_it(prefect_api: Non
         deployment = client.read_deployment_by_name(REVIEW_DEPLOYMENT)
         # Never executed (nothing serves the deployment here): the test sets its states.
         run = client.create_flow_run_from_deployment(deployment.id, parameters={"reference": "X"})
-        suspended = Suspended(timeout_seconds=None, pause_key="gate-1")
+        suspended: State[Any] = Suspended(timeout_seconds=None, pause_key="gate-1")
         keyset = keyset_from_paused_state(suspended)
-        suspended.state_details.run_input_keyset = keyset
+        suspended.state_details.run_input_keyset = {str(k): v for k, v in keyset.items()}
         client.set_flow_run_state(run.id, suspended, force=True)
 
     def store_the_form_late() -> None:

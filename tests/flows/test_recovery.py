@@ -5,6 +5,7 @@ nothing twice; ``reviews status`` tells it apart from a run waiting at a gate.""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import signal
 from collections import Counter
@@ -12,6 +13,7 @@ from datetime import timedelta
 
 import pytest
 from prefect import get_client
+from prefect.settings import PREFECT_API_URL
 from prefect.states import Crashed
 from sqlalchemy import select
 from typer.testing import CliRunner
@@ -23,6 +25,7 @@ from deployments.automations import ZOMBIE_AUTOMATION, apply_zombie_automation
 from models import store
 from models.orm import AuditEvent, OutboxMessage
 from services.recovery import MAX_RECOVERIES, recover_crashed_runs
+from services.runtime import use_runtime
 from tests.flows.test_crash_and_privacy import PANEL, _engine_subprocess
 
 pytestmark = pytest.mark.prefect
@@ -111,6 +114,9 @@ def test_a_run_that_keeps_crashing_is_left_for_a_person_after_three_recoveries(
         )
     assert actions["run_recovered"] == MAX_RECOVERIES
     assert actions["run_recovery_exhausted"] == 1
+    assert recover_crashed_runs(case.rt) == []  # a later sweep tells nobody a second time
+    (told,) = _to_business_manager(case)
+    assert "crashed 4 times" in told.body_text
 
 
 def test_the_zombie_automation_is_created_once_and_spares_suspended_runs(prefect_api) -> None:
@@ -124,3 +130,69 @@ def test_the_zombie_automation_is_created_once_and_spares_suspended_runs(prefect
     assert "prefect.flow-run.Suspended" in trigger.expect  # type: ignore[union-attr]
     assert trigger.within == timedelta(minutes=10)  # type: ignore[union-attr]
     assert automation.actions[0].state.value == "CRASHED"  # type: ignore[union-attr]
+
+
+def _fail(run_id, message: str) -> None:
+    """What Prefect records when a step raises past its retries."""
+    from prefect.states import Failed
+
+    with get_client(sync_client=True) as client:
+        client.set_flow_run_state(run_id, Failed(message=message), force=True)
+
+
+def _to_business_manager(case) -> list[OutboxMessage]:
+    with case.rt.sessions() as session:
+        return list(
+            session.scalars(select(OutboxMessage).where(OutboxMessage.kind == "run_stopped"))
+        )
+
+
+def _recover(case):
+    """``reviews recover REF`` with the board's Prefect server set to the test's own."""
+    settings = case.rt.settings.model_copy(update={"prefect_api_url": str(PREFECT_API_URL.value())})
+    with use_runtime(dataclasses.replace(case.rt, settings=settings)):
+        return CliRunner().invoke(app, ["recover", case.reference])
+
+
+def test_a_failed_run_is_never_silent_and_recover_brings_it_back_to_its_gate(
+    case_factory,
+) -> None:
+    """Issue 24, point 4: a run that fails tells the business manager once (however many
+    sweeps see it), with the reason and the command; `reviews recover REF` reschedules it and
+    the replay is back at its gate, audited, nothing sent twice."""
+    case = case_factory()
+    run_id = case.start()
+    assert driver.execute(run_id) == "Suspended"
+    _fail(run_id, "Flow run encountered an exception: OperationalError: disk I/O error")
+    for _ in range(2):
+        assert recover_crashed_runs(case.rt) == []  # a failure is not retried by itself
+    (told,) = _to_business_manager(case)
+    assert told.recipient == "business.manager@northbridge-scp.example"
+    assert "disk I/O error" in told.body_text and "reviews recover SCR-2026-001" in told.body_text
+    assert driver.state_name(run_id) == "Failed"
+
+    result = _recover(case)
+    assert result.exit_code == 0, result.output
+    assert result.stdout.strip() == (
+        f"{case.reference}: the run was Failed; rescheduled, it resumes at its gate"
+    )
+    assert driver.execute(run_id) == "Suspended"
+    assert _status(case)["waiting_at"] == "committee_recommendation"
+    # The gate asked again under a fresh key (its first was spent, unanswered); answered,
+    # every later replay takes that answer and goes on.
+    driver.resume(run_id, answer("committee_recommendation", "full", case.clock.now().date()))
+    assert driver.execute(run_id) == "Suspended"
+    assert _status(case)["waiting_at"] == "chair_decision"
+    again = _recover(case)
+    assert again.exit_code == 2
+    assert "its run is Suspended, not stopped: nothing to recover" in again.stderr
+    with case.rt.sessions() as session:
+        actions = Counter(a.action for a in session.scalars(select(AuditEvent)))
+        keys = session.scalars(select(OutboxMessage.key)).all()
+    assert (actions["run_failed"], actions["run_recovered_by_hand"]) == (1, 1)
+    assert len(keys) == len(set(keys))
+
+    # A second failure after the recovery is a new message.
+    _fail(run_id, "Flow run encountered an exception: second")
+    recover_crashed_runs(case.rt)
+    assert len(_to_business_manager(case)) == 2
