@@ -146,8 +146,10 @@ def open_gate(reference: str, spec: GateSpec, attempt: int, refusals: list[str])
             if recommendation is not None
             else []
         )
-        regime_title = rt.deadlines.pack(case.regime).title
-        routes = list(rt.deadlines.pack(case.regime).paths)
+        pack = rt.deadlines.pack(case.regime)
+        regime_title = pack.title
+        routes = list(pack.paths)
+        overrides = [choice_label(p) for p in pack.board_paths]
         reply_to = board.business_manager_email
         shown = _shown(rt, session, review, spec.shows)
     refused = _refusal_lines(refusals)
@@ -179,6 +181,13 @@ def open_gate(reference: str, spec: GateSpec, attempt: int, refusals: list[str])
         f"{case.abuse_or_neglect.replace('_', ' ')}; concerns about inter-agency working: "
         f"{_yes(case.interagency_concerns)}",
         f"- Statutory criteria {case.criteria}",
+        *(
+            [
+                f"- Board overrides (local routes, not the regime's statutory path): {', '.join(overrides)}"
+            ]
+            if overrides
+            else []
+        ),
         f"- Agencies involved: {', '.join(case.agencies)}",
         f"- Parallel proceedings: {', '.join(case.parallel_proceedings) or 'none recorded'}",
         "",
