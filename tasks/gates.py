@@ -183,7 +183,8 @@ def open_gate(reference: str, spec: GateSpec, attempt: int, refusals: list[str])
         f"- Statutory criteria {case.criteria}",
         *(
             [
-                f"- Board overrides (local routes, not the regime's statutory path): {', '.join(overrides)}"
+                "- Board overrides (local routes, not the regime's statutory path): "
+                + ", ".join(overrides)
             ]
             if overrides
             else []
