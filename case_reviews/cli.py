@@ -434,8 +434,8 @@ def simulate(
     scenario: Annotated[
         str | None,
         typer.Option(
-            help="full, cir, iar, forum or no-review (Wales: concise, extended, forum or "
-            "no-review); default: the regime's first"
+            help="full, cir, iar, forum or no-review (lcspr also national; Wales: concise, "
+            "extended, forum or no-review); default: the regime's first"
         ),
     ] = None,
     keep: Annotated[
