@@ -236,7 +236,8 @@ def referral_la_notification(
     ],
 ) -> None:
     """Record the local authority's serious incident notification for an LCSPR (the date sent
-    and to whom); its five-working-day deadline is then met and its reminders stop."""
+    and to whom); its five-working-day deadline is then met and its reminders stop, and the
+    rapid review's 15 working days are counted from it."""
     notification = validate(LocalAuthorityNotificationIn, {"sent_on": sent_on, "to": to})
     change_as_operator(
         reference,

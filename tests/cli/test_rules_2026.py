@@ -114,6 +114,30 @@ def test_point_1_every_event_the_store_records_is_accepted(regime: str) -> None:
     assert code == 0, err
 
 
+def test_point_1_recording_the_la_notification_re_dates_the_rapid_review(
+    sqlite_rt: Runtime, tmp_path: Path
+) -> None:
+    from models import store
+
+    invoke("board", "load", str(EXAMPLES / "board.yaml"))
+    code, _, err = invoke("referral", "add", str(EXAMPLES / "referrals" / "lcspr-child-m.yaml"))
+    assert code == 0, err
+    code, _, err = invoke(
+        "referral",
+        "la-notification",
+        "LCSPR-2026-001",
+        "--sent-on",
+        "2026-11-19",
+        "--to",
+        "national_panel",
+    )
+    assert code == 0, err
+    with sqlite_rt.sessions() as session:
+        review = store.get_review(session, "LCSPR-2026-001")
+        (rapid,) = store.open_obligations(session, review.id, milestone="rapid_review")
+    assert rapid.due_on == date(2026, 12, 10)
+
+
 # --- 2. Both dates of a referral (the store side is in tests/models/test_store_rules_2026.py)
 
 
