@@ -327,7 +327,8 @@ def test_point_9_every_built_in_rule_states_its_basis_in_the_pack() -> None:
 
 
 def test_point_9_unverified_completion_targets_are_board_rules() -> None:
-    for regime in ("lcspr", "susr", "sar"):
+    for regime in ("lcspr", "susr"):
         assert PACKS[regime].rule("review_completion").basis == "board rule", regime
+    assert PACKS["sar"].rule("review_completion").basis == "statutory guidance"
     assert PACKS["lcspr"].rule("panel_notification").basis == "statute"
     assert PACKS["lcspr"].rule("rapid_review").basis == "national panel guidance"
