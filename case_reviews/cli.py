@@ -120,7 +120,14 @@ def deadlines(
         return
     for d in result:
         note = f" [{d.note}]" if d.note else ""
-        typer.echo(f"{d.milestone:22} {d.due:%a %d %b %Y}  {d.rule}{note}  ({d.basis}: {d.source})")
+        why = _basis_and_source(d.basis, d.source)
+        typer.echo(f"{d.milestone:22} {d.due:%a %d %b %Y}  {d.rule}{note}  ({why})")
+
+
+def _basis_and_source(basis: str, source: str) -> str:
+    """'statute: Children Act 2004 s.16C'; a source that already says its basis ('board rule
+    (…)') as it is."""
+    return source if source.startswith(basis) else f"{basis}: {source}"
 
 
 def _print_pack(pack: RulePack, as_json: bool) -> None:
@@ -155,7 +162,8 @@ def _print_pack(pack: RulePack, as_json: bool) -> None:
     typer.echo(f"{pack.title}: {pack.nation}")
     for clock in clocks:
         typer.echo(
-            f"  {clock['milestone']:26} {clock['rule']:42} ({clock['basis']}: {clock['source']})"
+            f"  {clock['milestone']:26} {clock['rule']:42} "
+            f"({_basis_and_source(clock['basis'], clock['source'])})"
         )
     typer.echo("Routes: " + "; ".join(str(r["label"]) for r in routes))
     if pack.referrals_before is not None:
