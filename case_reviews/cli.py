@@ -80,15 +80,22 @@ def db_upgrade() -> None:
 
 @app.command()
 def deadlines(
-    regime: Annotated[str, typer.Option(help="scr, lcspr, sar, cpr or apr (or a board pack)")],
+    regime: Annotated[
+        str, typer.Option(help="scr, lcspr, sar, cpr, apr or susr (or a board pack)")
+    ],
     event: Annotated[
         list[str] | None,
-        typer.Option(help="NAME=YYYY-MM-DD, repeatable; none: list the regime's clocks"),
+        typer.Option(
+            help="NAME=YYYY-MM-DD, repeatable (any event the case store records, e.g. "
+            "incident_known, la_notified, decision); none: list the regime's clocks"
+        ),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
-    """List the statutory deadlines that the given events start; with no event, the regime's
-    clocks with their sources and its statutory criteria."""
+    """List the statutory deadlines that the given events start, each with its basis (statute,
+    statutory guidance, national panel guidance or board rule) and source; with no event, the
+    regime's clocks and its statutory criteria. Regimes: scr (legacy), lcspr, sar, cpr and apr
+    (referrals before 1 October 2024), susr (Wales, from 1 October 2024)."""
     engine = runtime().deadlines
     if not event:
         try:
@@ -114,12 +121,25 @@ def deadlines(
         typer.echo(json_text(list(result)))
         return
     for d in result:
-        typer.echo(f"{d.milestone:22} {d.due:%a %d %b %Y}  {d.rule}  ({d.source})")
+        note = f" [{d.note}]" if d.note else ""
+        why = _basis_and_source(d.basis, d.source)
+        typer.echo(f"{d.milestone:22} {d.due:%a %d %b %Y}  {d.rule}{note}  ({why})")
+
+
+def _basis_and_source(basis: str, source: str) -> str:
+    """'statute: Children Act 2004 s.16C'; a source that already says its basis ('board rule
+    (…)') as it is."""
+    return source if source.startswith(basis) else f"{basis}: {source}"
 
 
 def _print_pack(pack: RulePack, as_json: bool) -> None:
     clocks = [
-        {"milestone": r.milestone, "rule": r.description, "source": r.source} for r in pack.rules
+        {"milestone": r.milestone, "rule": r.description, "basis": r.basis, "source": r.source}
+        for r in pack.rules
+    ]
+    routes = [
+        {"route": p, "board_override": p in pack.board_paths, "label": pack.route_label(p)}
+        for p in pack.paths
     ]
     if as_json:
         typer.echo(
@@ -129,6 +149,13 @@ def _print_pack(pack: RulePack, as_json: bool) -> None:
                     "title": pack.title,
                     "nation": pack.nation,
                     "clocks": clocks,
+                    "routes": routes,
+                    "replaced": {
+                        "referrals_before": pack.referrals_before.isoformat(),
+                        "by": pack.superseded_by,
+                    }
+                    if pack.referrals_before
+                    else None,
                     "criteria": pack.criteria.model_dump(mode="json") if pack.criteria else None,
                 }
             )
@@ -136,7 +163,16 @@ def _print_pack(pack: RulePack, as_json: bool) -> None:
         return
     typer.echo(f"{pack.title}: {pack.nation}")
     for clock in clocks:
-        typer.echo(f"  {clock['milestone']:26} {clock['rule']:42} ({clock['source']})")
+        typer.echo(
+            f"  {clock['milestone']:26} {clock['rule']:42} "
+            f"({_basis_and_source(clock['basis'], clock['source'])})"
+        )
+    typer.echo("Routes: " + "; ".join(str(r["label"]) for r in routes))
+    if pack.referrals_before is not None:
+        typer.echo(
+            f"New referrals: before {pack.referrals_before.isoformat()} only "
+            f"(then {pack.superseded_by}); reviews started before it run to their end"
+        )
     if pack.criteria is not None:
         typer.echo(f"Statutory criteria: {pack.criteria.basis}")
         for test in pack.criteria.tests:
@@ -210,10 +246,14 @@ def referral_la_notification(
     ],
 ) -> None:
     """Record the local authority's serious incident notification for an LCSPR (the date sent
-    and to whom); its five-working-day deadline is then met and its reminders stop."""
+    and to whom); its five-working-day deadline is then met and its reminders stop, and the
+    rapid review's 15 working days are counted from it."""
     notification = validate(LocalAuthorityNotificationIn, {"sent_on": sent_on, "to": to})
     change_as_operator(
-        reference, store.record_local_authority_notification, notification=notification
+        reference,
+        store.record_local_authority_notification,
+        notification=notification,
+        deadlines=runtime().deadlines,
     )
     typer.echo(f"{reference}: local authority notification of {sent_on} recorded")
 
@@ -428,8 +468,8 @@ def simulate(
     scenario: Annotated[
         str | None,
         typer.Option(
-            help="full, cir, iar, forum or no-review (Wales: concise, extended, forum or "
-            "no-review); default: the regime's first"
+            help="full, cir, iar, forum or no-review (lcspr also national; Wales: concise, "
+            "extended, forum or no-review); default: the regime's first"
         ),
     ] = None,
     keep: Annotated[

@@ -37,7 +37,7 @@ from pydantic import SecretStr
 from sqlalchemy.engine import make_url
 
 from case_reviews.examples import BOARD, referral_file
-from case_reviews.simulation.scenario import answer
+from case_reviews.simulation.scenario import answer_now
 from core.config import Settings
 from core.secrets import DEFAULT_PORTAL_SECRET, read_or_create_secret
 from deployments import driver
@@ -54,7 +54,10 @@ from services.referrals import record_referral
 from services.runtime import Runtime, runtime, use_runtime
 from workspace.server import WorkspaceServer
 
-EXAMPLE_REFERRAL = referral_file("scr-child-t")
+# An LCSPR: LCSPRs replaced SCRs in England from 2019 (scr stays for a board's legacy cases).
+EXAMPLE_REFERRAL = referral_file("lcspr-child-m")
+BEFORE_THE_CHAIR = ("committee_recommendation", "rapid_review_meeting", "panel_response")
+"""The gates before the chair's decision, answered as the partners (or committee) would."""
 # The workspace users the demo makes on its first start, each with a generated password that
 # is printed once and stored only as a hash: there is no published default password.
 DEMO_USERS = {"business.manager": WorkspaceRole.BUSINESS_MANAGER, "chair": WorkspaceRole.CHAIR}
@@ -372,20 +375,22 @@ def _settled_at_gate(
 def _bring_to_chair(
     rt: Runtime, reference: str, run_id: UUID, services: list[_Service]
 ) -> _RunPosition:
-    """Wait for the run's first gate; if it is the committee's, answer it as the committee
-    would (a full review), then wait for the next gate (the chair's)."""
+    """Wait for the run's first gate; while it is one before the chair's (an LCSPR's rapid
+    review meeting and the panel's response, another regime's committee), answer it as the
+    partners or the committee would (a full review), then wait for the next gate."""
     position = _wait_until(
         f"{reference} to wait at a gate",
         _settled_at_gate(rt, reference, run_id),
         timeout=STEP_TIMEOUT,
         services=services,
     )
-    if position.gate == "committee_recommendation":
-        print(f"answering {reference}'s committee gate as the committee would", flush=True)
-        driver.resume(run_id, answer("committee_recommendation", "full", rt.today()))
+    while not position.final and position.gate in BEFORE_THE_CHAIR:
+        gate = position.gate
+        print(f"answering {reference}'s {gate} gate as the partners would", flush=True)
+        driver.resume(run_id, answer_now(rt, reference, gate, "full"))
         position = _wait_until(
-            f"{reference} to wait for the chair's decision",
-            _settled_at_gate(rt, reference, run_id, not_at="committee_recommendation"),
+            f"{reference} to wait at the gate after {gate}",
+            _settled_at_gate(rt, reference, run_id, not_at=gate),
             timeout=STEP_TIMEOUT,
             services=services,
         )

@@ -34,6 +34,7 @@ class CaseFacts(BaseModel):
     harm: str
     abuse_or_neglect: str
     interagency_concerns: bool
+    domestic_homicide: bool = False
 
 
 class CriteriaTest(BaseModel):
@@ -45,6 +46,11 @@ class CriteriaTest(BaseModel):
     harm: tuple[str, ...] = ()
     abuse_or_neglect: tuple[str, ...] = ()
     interagency_concerns: bool | None = None
+    domestic_homicide: bool | None = Field(
+        default=None,
+        description="The death is, or appears to be, by a relative, partner or household member "
+        "(Domestic Violence, Crime and Victims Act 2004 s.9).",
+    )
 
     def holds(self, facts: CaseFacts) -> bool:
         return (
@@ -53,6 +59,9 @@ class CriteriaTest(BaseModel):
             and (
                 self.interagency_concerns is None
                 or facts.interagency_concerns == self.interagency_concerns
+            )
+            and (
+                self.domestic_homicide is None or facts.domestic_homicide == self.domestic_homicide
             )
         )
 
@@ -66,7 +75,11 @@ class Criteria(BaseModel):
     harms: tuple[Harm, ...] = Field(min_length=1, description="Harms a referral may report.")
     tests: tuple[CriteriaTest, ...] = Field(min_length=1)
     below_threshold: Literal[
-        "critical_incident_review", "discretionary_review", "professional_forum", "refuse"
+        "critical_incident_review",
+        "discretionary_review",
+        "professional_forum",
+        "no_review",
+        "refuse",
     ] = "critical_incident_review"
     below_threshold_note: str = Field(
         default="", description="What the board does with a case below the threshold, and why."
@@ -94,6 +107,7 @@ _ROUTES = {
     "critical_incident_review": "put to the committee as a critical incident review",
     "discretionary_review": "put to the committee for a discretionary review",
     "professional_forum": "put to the committee for a multi-agency professional forum",
+    "no_review": "put to the partners as no review",
     "refuse": "refused: no statutory review applies",
 }
 

@@ -21,6 +21,7 @@ Outcome = Literal[
     "professional_forum",
     "concise_review",
     "extended_review",
+    "national_review",
     "no_review",
 ]
 Part = Literal[

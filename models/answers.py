@@ -30,6 +30,7 @@ CHOICE_LABELS = {
     "professional_forum": "Multi-agency professional forum",
     "concise_review": "Concise practice review (Wales)",
     "extended_review": "Extended practice review (Wales)",
+    "national_review": "Referral for a national review (national panel)",
     "no_review": "No review",
 }
 """What a form shows for each stored choice: the chair reads the label, the case store keeps

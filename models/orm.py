@@ -203,9 +203,13 @@ class Referral(Base):
     referrer_email: Mapped[str] = mapped_column(String(254))
     notified_on: Mapped[date] = mapped_column(Date)
     incident_date: Mapped[date] = mapped_column(Date)
+    # When the local authority became aware (the 5 working days of s.16C count from it); the
+    # board's notified_on where the referral gives none.
+    incident_known_on: Mapped[date] = mapped_column(Date)
     harm: Mapped[str] = mapped_column(String(30))
     abuse_or_neglect: Mapped[str] = mapped_column(String(30))
     interagency_concerns: Mapped[bool] = mapped_column(Boolean)
+    domestic_homicide: Mapped[bool] = mapped_column(Boolean, default=False)
     summary: Mapped[str] = mapped_column(Text)
     criminal_investigation: Mapped[bool] = mapped_column(Boolean, default=False)
     court_proceedings: Mapped[bool] = mapped_column(Boolean, default=False)

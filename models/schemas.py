@@ -149,9 +149,20 @@ class ReferralIn(_In):
     referrer: ReferrerIn
     notified_on: date
     incident_date: date
+    incident_known_on: date | None = Field(
+        default=None,
+        description="When the local authority (the partnership) became aware of the incident, "
+        "where it differs from the board's notified_on: the serious incident notification's "
+        "five working days count from it (Children Act 2004 s.16C).",
+    )
     harm: Harm
     abuse_or_neglect: Literal["known", "suspected", "not_suspected"]
     interagency_concerns: bool
+    domestic_homicide: bool = Field(
+        default=False,
+        description="A death by a relative, partner or member of the same household "
+        "(Domestic Violence, Crime and Victims Act 2004 s.9).",
+    )
     agencies_involved: list[NonEmpty] = Field(min_length=1)
     summary: Summary
     parallel_proceedings: ParallelProceedingsIn = ParallelProceedingsIn()
@@ -162,6 +173,8 @@ class ReferralIn(_In):
     def _dates_in_order(self) -> ReferralIn:
         if self.notified_on < self.incident_date:
             raise ValueError("notified_on: the board cannot be notified before the incident_date")
+        if self.incident_known_on is not None and self.incident_known_on < self.incident_date:
+            raise ValueError("incident_known_on: is before the incident_date")
         if self.subject.date_of_birth > self.incident_date:
             raise ValueError("subject.date_of_birth: is after the incident_date")
         return self
@@ -187,9 +200,11 @@ class ReferralView(BaseModel):
     referring_agency: str
     notified_on: date
     incident_date: date
+    incident_known_on: date
     harm: str
     abuse_or_neglect: str
     interagency_concerns: bool
+    domestic_homicide: bool
     agencies_involved: list[str]
     summary: str
     criminal_investigation: bool

@@ -176,6 +176,20 @@ def add_referral(
     the caller's transaction then rolls back, so nothing is stored.
     """
     problems: list[FieldProblem] = []
+    pack = deadlines.pack(referral.regime.value)
+    if pack.referrals_before is not None and referral.notified_on >= pack.referrals_before:
+        successor = f"; record it under {pack.superseded_by}" if pack.superseded_by else ""
+        note = f" ({pack.superseded_note})" if pack.superseded_note else ""
+        raise InputRejected(
+            [
+                FieldProblem(
+                    "notified_on",
+                    f"a new {referral.regime.value} referral must be notified before "
+                    f"{pack.referrals_before.isoformat()}: {pack.title} was replaced by "
+                    f"{pack.superseded_by or 'another regime'}{note}{successor}",
+                )
+            ]
+        )
     agencies = {
         a.name.casefold(): a
         for a in session.scalars(select(Agency).where(Agency.board_id == board_id))
@@ -198,8 +212,9 @@ def add_referral(
         elif agency not in involved:
             involved.append(agency)
     today = now.date()
-    for field in ("notified_on", "incident_date"):
-        if getattr(referral, field) > today:
+    for field in ("notified_on", "incident_date", "incident_known_on"):
+        value = getattr(referral, field)
+        if value is not None and value > today:
             problems.append(FieldProblem(field, f"is in the future (today is {today.isoformat()})"))
     identity = identity_of(referral.subject)
     for field, text in (("pseudonym", referral.pseudonym), ("summary", referral.summary)):
@@ -240,6 +255,9 @@ def add_referral(
     if duplicate is not None:
         raise DuplicateReferral(duplicate)
 
+    # When the local authority became aware (s.16C's five working days), where the referral says;
+    # otherwise the day the board was notified.
+    incident_known_on = referral.incident_known_on or referral.notified_on
     review = Review(
         reference=_next_reference(session, referral.regime.value, today.year),
         board_id=board_id,
@@ -261,8 +279,15 @@ def add_referral(
             referrer_email=referral.referrer.email,
             notified_on=referral.notified_on,
             incident_date=referral.incident_date,
+            incident_known_on=incident_known_on,
             **referral.model_dump(
-                include={"harm", "abuse_or_neglect", "interagency_concerns", "summary"}
+                include={
+                    "harm",
+                    "abuse_or_neglect",
+                    "interagency_concerns",
+                    "domestic_homicide",
+                    "summary",
+                }
             ),
             criminal_investigation=proceedings.criminal_investigation,
             court_proceedings=proceedings.court,
@@ -281,9 +306,10 @@ def add_referral(
     )
     for agency in involved:
         session.add(ReviewAgency(review_id=review.id, agency_id=agency.id))
-    # The board learns of the incident when it is notified; both clocks start there.
+    # Two dates: the board's notification (its own clocks) and the day the local authority
+    # became aware (the serious incident notification's), the same unless the referral says.
     record_event(session, review_id=review.id, name="notified", on_date=referral.notified_on)
-    record_event(session, review_id=review.id, name="incident_known", on_date=referral.notified_on)
+    record_event(session, review_id=review.id, name="incident_known", on_date=incident_known_on)
     open_obligations_from_deadlines(session, review=review, deadlines=deadlines, now=now)
     if referral.local_authority_notification is not None:
         record_local_authority_notification(
@@ -292,6 +318,7 @@ def add_referral(
             notification=referral.local_authority_notification,
             actor=actor,
             now=now,
+            deadlines=deadlines,
         )
     record_audit(
         session,
@@ -531,6 +558,8 @@ _OWED_TO: Mapping[str, str] = {
     "chair_decision": "referrer",
     "panel_notification": "national panel",
     "rapid_review": "national panel",
+    "home_office_submission": "Home Office",
+    "government_notification": "Welsh Government",
     "panel_copy": "national panel",
     "review_completion": "board",
     "action_plan_signoff": "board",
@@ -562,6 +591,8 @@ def upsert_obligation(
         return add_row(session, row)
     if obligation.status is ObligationStatus.OPEN:
         obligation.due_on = due_on
+        if "description" in fields:
+            obligation.description = fields["description"]
     session.flush()
     return obligation
 
@@ -606,10 +637,12 @@ def record_local_authority_notification(
     notification: LocalAuthorityNotificationIn,
     actor: str,
     now: datetime,
+    deadlines: DeadlineEngine | None = None,
 ) -> None:
     """Record the local authority's serious incident notification (the date it was sent and to
-    whom), meeting its obligation so the reminders stop; audited. Refuses a date in the future
-    or before the incident, naming the field."""
+    whom), meeting its obligation so the reminders stop; audited. With ``deadlines``, the
+    clocks that count from the notification (the rapid review's 15 working days) are re-dated
+    from it. Refuses a date in the future or before the incident, naming the field."""
     if notification.sent_on > now.date():
         raise InputRejected([FieldProblem("sent_on", "is in the future")])
     if notification.sent_on < review.incident_date:
@@ -621,6 +654,8 @@ def record_local_authority_notification(
         on_date=notification.sent_on,
         note=f"local authority notified {', '.join(notification.to)}",
     )
+    if deadlines is not None:
+        open_obligations_from_deadlines(session, review=review, deadlines=deadlines, now=now)
     record_audit(
         session,
         review.id,

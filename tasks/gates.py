@@ -19,7 +19,7 @@ from prefect.runtime import flow_run
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
-from core.deadlines import DeadlineEngine
+from core.deadlines import DeadlineEngine, RulePack
 from core.methods import load_methods
 from core.names import GateSpec, gate_key
 from models import documents_store, store
@@ -95,6 +95,14 @@ def _shown(rt: Runtime, session: Session, review: Review, shows: tuple[str, ...]
     return lines
 
 
+def _basis_words(pack: RulePack, milestone: str) -> str:
+    """What the milestone's clock rests on, for the form: "; board rule" where the board chose
+    it (no text sets the period), so a board's clock is never read as law."""
+    rules = {rule.milestone: rule for rule in pack.rules}
+    rule = rules.get(milestone)
+    return f"; {rule.basis}" if rule is not None else ""
+
+
 @task
 def open_gate(reference: str, spec: GateSpec, attempt: int, refusals: list[str]) -> GatePrompt:
     """Mark the review as waiting at gate ``spec``, email the person who must act (once per
@@ -130,7 +138,8 @@ def open_gate(reference: str, spec: GateSpec, attempt: int, refusals: list[str])
         obligation_line = (
             f"**Deadline:** {long_date(obligation.due_on)}: {days_left} days left"
             f"{' (OVERDUE)' if days_left is not None and days_left < 0 else ''} "
-            f"({obligation.milestone}: {obligation.description})"
+            f"({obligation.milestone}: {obligation.description}"
+            f"{_basis_words(rt.deadlines.pack(case.regime), obligation.milestone)})"
             if obligation is not None
             else "**Deadline:** no statutory deadline for this step"
         )
@@ -146,8 +155,10 @@ def open_gate(reference: str, spec: GateSpec, attempt: int, refusals: list[str])
             if recommendation is not None
             else []
         )
-        regime_title = rt.deadlines.pack(case.regime).title
-        routes = list(rt.deadlines.pack(case.regime).paths)
+        pack = rt.deadlines.pack(case.regime)
+        regime_title = pack.title
+        routes = list(pack.paths)
+        overrides = [choice_label(p) for p in pack.board_paths]
         reply_to = board.business_manager_email
         shown = _shown(rt, session, review, spec.shows)
     refused = _refusal_lines(refusals)
@@ -179,6 +190,14 @@ def open_gate(reference: str, spec: GateSpec, attempt: int, refusals: list[str])
         f"{case.abuse_or_neglect.replace('_', ' ')}; concerns about inter-agency working: "
         f"{_yes(case.interagency_concerns)}",
         f"- Statutory criteria {case.criteria}",
+        *(
+            [
+                "- Board overrides (local routes, not the regime's statutory path): "
+                + ", ".join(overrides)
+            ]
+            if overrides
+            else []
+        ),
         f"- Agencies involved: {', '.join(case.agencies)}",
         f"- Parallel proceedings: {', '.join(case.parallel_proceedings) or 'none recorded'}",
         "",

@@ -613,6 +613,11 @@ def final_report(reference: str, answer: answers.FinalReportApproved) -> StageRe
         store.record_event(
             session, review_id=review.id, name="final_report", on_date=answer.approved_on
         )
+        if store.get_referral(session, review.id).domestic_homicide:
+            # A review meeting the DHR criteria also goes to the Home Office (its pack's clock).
+            store.record_event(
+                session, review_id=review.id, name="dhr_final_report", on_date=answer.approved_on
+            )
         store.meet_obligation(
             session, key=obligation_key(reference, "review_completion"), on_date=answer.approved_on
         )

@@ -17,7 +17,7 @@ EXAMPLE_FOR_REGIME = {
     "apr": "apr-adult-w",
     "susr": "susr-adult-d",
 }
-Scenario = Literal["full", "cir", "iar", "concise", "extended", "forum", "no-review"]
+Scenario = Literal["full", "cir", "iar", "concise", "extended", "forum", "national", "no-review"]
 SCENARIO_DECISION: dict[str, str] = {
     "full": "full_review",
     "cir": "critical_incident_review",
@@ -25,6 +25,7 @@ SCENARIO_DECISION: dict[str, str] = {
     "concise": "concise_review",
     "extended": "extended_review",
     "forum": "professional_forum",
+    "national": "national_review",  # an LCSPR's rapid review refers it to the national panel
     "no-review": "no_review",
 }
 

@@ -131,6 +131,7 @@ def simulate(
                     ),
                     actor="local authority (simulated)",
                     now=rt.now(),
+                    deadlines=rt.deadlines,
                 )
         run_id = start_review(rt, reference)
         agencies = Agencies(rt, lambda: smtp.received, reference)

@@ -45,6 +45,9 @@ COMMON_REGIME = "*"
 """The regime id of a pack whose rules are merged into every regime."""
 
 RuleKind = Literal["calendar_days", "calendar_months", "working_days"]
+Basis = Literal["statute", "statutory guidance", "national panel guidance", "board rule"]
+"""What a rule rests on: an Act, statutory guidance, the national panel's guidance, or the
+board's own choice (where no text sets a period)."""
 Direction = Literal["after", "before"]
 
 _UNIT_NAMES: dict[str, tuple[str, str]] = {
@@ -82,6 +85,15 @@ class Rule(BaseModel):
     amount: int = Field(ge=1)
     direction: Direction = "after"
     source: str = Field(min_length=1, description="Where the rule comes from (law, guidance).")
+    basis: Basis = Field(
+        default="board rule",
+        description="What the rule rests on; a rule that names none is the board's own rule.",
+    )
+    fallback_base: str | None = Field(
+        default=None,
+        description="The event the clock counts from when ``base`` is not recorded (the "
+        "deadline then says so).",
+    )
     stoppable: bool = Field(default=False, description="Stop-the-clock periods push it out.")
     recurring: bool = Field(
         default=False, description="Repeats every `amount` units after the base until closed."
@@ -104,15 +116,21 @@ class Rule(BaseModel):
 
     @property
     def description(self) -> str:
-        """The rule in plain words, e.g. ``"at the latest 7 working days before publication"``."""
+        """The rule in plain words, e.g. ``"at the latest 7 working days before publication"``;
+        with its fallback, e.g. ``"15 working days after la_notified (else incident_known)"``."""
+        words = self.description_from(self.base)
+        return f"{words} (else {self.fallback_base})" if self.fallback_base else words
+
+    def description_from(self, base: str) -> str:
+        """The rule in plain words, counted from ``base`` (its own base or its fallback)."""
         singular, plural = _UNIT_NAMES[self.kind]
         if self.recurring:
             every = singular if self.amount == 1 else f"{self.amount} {plural}"
-            return f"every {every} after {self.base}"
+            return f"every {every} after {base}"
         span = f"{self.amount} {singular if self.amount == 1 else plural}"
         if self.direction == "before":
-            return f"at the latest {span} before {self.base}"
-        return f"{span} after {self.base}"
+            return f"at the latest {span} before {base}"
+        return f"{span} after {base}"
 
 
 class RulePack(BaseModel):
@@ -143,11 +161,34 @@ class RulePack(BaseModel):
     paths: tuple[Outcome, ...] = Field(
         default=ENGLISH_PATHS, description="The routes the committee and chair may choose."
     )
+    board_paths: tuple[Outcome, ...] = Field(
+        default=(),
+        description="Routes of ``paths`` that are board-local overrides, not the regime's "
+        "statutory path (labelled so wherever routes are shown).",
+    )
+    events: tuple[str, ...] = Field(
+        default=(), description="Further events the case store records (accepted as clock events)."
+    )
+    referrals_before: date | None = Field(
+        default=None,
+        description="A referral notified on or after this date is refused (the regime was "
+        "replaced); reviews started before it run to their end.",
+    )
+    superseded_by: str | None = Field(
+        default=None, description="The regime that replaced this one from ``referrals_before``."
+    )
+    superseded_note: str = Field(default="", description="The source of the replacement.")
 
     @model_validator(mode="after")
     def _milestones_are_unique(self) -> RulePack:
         _reject_duplicate_milestones(self.rules)
         return self
+
+    def route_label(self, outcome: str) -> str:
+        """The route's name, marked where it is a board-local override of the regime's path."""
+        if outcome in self.board_paths:
+            return f"{outcome} (board override, not the regime's statutory path)"
+        return outcome
 
     def rule(self, milestone: str) -> Rule:
         """Return the rule for ``milestone``; raise :class:`UnknownMilestoneError` if none."""
@@ -201,6 +242,8 @@ class Deadline(BaseModel):
     base_date: date
     paused_days: int = Field(default=0, ge=0, description="Calendar days of stop-the-clock.")
     owed_by: str = Field(default="board", description="Who must meet it (see Rule.owed_by).")
+    basis: Basis = Field(default="board rule", description="What the rule rests on.")
+    note: str = Field(default="", description="Why it counts from a fallback event, if it does.")
 
 
 class WorkingCalendar:
@@ -311,6 +354,11 @@ class _PackFile(BaseModel):
     recipients: Recipients | None = None
     delays_move_dates: bool | None = None
     paths: tuple[Outcome, ...] | None = None
+    board_paths: tuple[Outcome, ...] | None = None
+    events: tuple[str, ...] = ()
+    referrals_before: date | None = None
+    superseded_by: str | None = None
+    superseded_note: str | None = None
 
     @model_validator(mode="after")
     def _milestones_are_unique(self) -> _PackFile:
@@ -357,6 +405,11 @@ class _Layer:
     recipients: Recipients | None = None
     delays_move_dates: bool | None = None
     paths: tuple[Outcome, ...] | None = None
+    board_paths: tuple[Outcome, ...] | None = None
+    events: tuple[str, ...] = ()
+    referrals_before: date | None = None
+    superseded_by: str | None = None
+    superseded_note: str | None = None
     rules: dict[str, Rule] = field(default_factory=dict)
 
 
@@ -373,6 +426,11 @@ def _read_layers(files: Iterable[Traversable]) -> dict[str, _Layer]:
         if pack.delays_move_dates is not None:
             layer.delays_move_dates = pack.delays_move_dates
         layer.paths = pack.paths or layer.paths
+        layer.board_paths = pack.board_paths if pack.board_paths is not None else layer.board_paths
+        layer.events = (*layer.events, *pack.events)
+        layer.referrals_before = pack.referrals_before or layer.referrals_before
+        layer.superseded_by = pack.superseded_by or layer.superseded_by
+        layer.superseded_note = pack.superseded_note or layer.superseded_note
         layer.rules.update((rule.milestone, rule) for rule in pack.rules)
     return layers
 
@@ -430,6 +488,20 @@ def load_rule_packs(extra_dir: Path | None = None) -> dict[str, RulePack]:
                 False,
             ),
             paths=own_board.paths or own_builtin.paths or ENGLISH_PATHS,
+            board_paths=_first(own_board.board_paths, own_builtin.board_paths, ()),
+            events=tuple(
+                dict.fromkeys(
+                    (
+                        *builtin.get(COMMON_REGIME, nothing).events,
+                        *own_builtin.events,
+                        *board.get(COMMON_REGIME, nothing).events,
+                        *own_board.events,
+                    )
+                )
+            ),
+            referrals_before=own_board.referrals_before or own_builtin.referrals_before,
+            superseded_by=own_board.superseded_by or own_builtin.superseded_by,
+            superseded_note=own_board.superseded_note or own_builtin.superseded_note or "",
         )
     return packs
 
@@ -472,8 +544,12 @@ class DeadlineEngine:
             raise UnknownRegimeError(f"unknown regime {regime!r}; known regimes: {known}") from None
 
     def known_events(self, regime: str) -> set[str]:
-        """:data:`STANDARD_EVENTS` plus every base event the regime's rules count from."""
-        return set(STANDARD_EVENTS) | {rule.base for rule in self.pack(regime).rules}
+        """:data:`STANDARD_EVENTS`, every event the case store records (the packs' ``events``)
+        and every event the regime's rules count from."""
+        pack = self.pack(regime)
+        bases = {rule.base for rule in pack.rules}
+        fallbacks = {rule.fallback_base for rule in pack.rules if rule.fallback_base}
+        return set(STANDARD_EVENTS) | set(pack.events) | bases | fallbacks
 
     def compute(
         self,
@@ -497,11 +573,15 @@ class DeadlineEngine:
                 f"unknown event {', '.join(map(repr, unknown))} for regime {regime!r}; "
                 f"known events: {', '.join(sorted(known))}"
             )
-        deadlines = [
-            self._deadline(rule, _as_date(events[rule.base]), stops)
-            for rule in pack.rules
-            if rule.base in events
-        ]
+        deadlines = []
+        for rule in pack.rules:
+            if rule.base in events:
+                deadlines.append(
+                    self._deadline(rule, rule.base, _as_date(events[rule.base]), stops)
+                )
+            elif rule.fallback_base is not None and rule.fallback_base in events:
+                base_date = _as_date(events[rule.fallback_base])
+                deadlines.append(self._deadline(rule, rule.fallback_base, base_date, stops))
         return sorted(deadlines, key=lambda d: (d.due, d.milestone))
 
     def occurrences(self, regime: str, milestone: str, base_date: date, until: date) -> list[date]:
@@ -535,7 +615,9 @@ class DeadlineEngine:
             return self._calendar.add_working_days(base_date, amount)
         return self._calendar.subtract_working_days(base_date, -amount)
 
-    def _deadline(self, rule: Rule, base_date: date, stops: Sequence[ClockStop]) -> Deadline:
+    def _deadline(
+        self, rule: Rule, base_event: str, base_date: date, stops: Sequence[ClockStop]
+    ) -> Deadline:
         due = self._shift(rule, base_date, rule.amount)
         paused_days = 0
         if rule.stoppable:
@@ -543,12 +625,16 @@ class DeadlineEngine:
         return Deadline(
             milestone=rule.milestone,
             due=due,
-            rule=rule.description,
+            rule=rule.description_from(base_event),
             source=rule.source,
-            base_event=rule.base,
+            base_event=base_event,
             base_date=base_date,
             paused_days=paused_days,
             owed_by=rule.owed_by,
+            basis=rule.basis,
+            note=""
+            if base_event == rule.base
+            else f"counted from {base_event}: no {rule.base} is recorded",
         )
 
     def _apply_stops(

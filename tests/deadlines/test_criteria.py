@@ -21,7 +21,9 @@ def test_every_regime_states_its_criteria_and_their_basis() -> None:
         assert criteria.basis and criteria.tests
 
 
-@pytest.mark.parametrize("regime", ["scr", "lcspr"])
+# Issue 25 point 3: only the SCR test (LSCB Regulations 2006 reg 5(2)) asks about working
+# together; the LCSPR's own test is in tests/cli/test_rules_2026.py.
+@pytest.mark.parametrize("regime", ["scr"])
 def test_the_child_test_needs_a_death_or_serious_harm_with_concern_about_working_together(
     regime: str,
 ) -> None:

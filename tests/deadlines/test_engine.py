@@ -429,21 +429,17 @@ def test_unknown_event_names_the_event_and_lists_known_ones(
 
 
 @pytest.mark.parametrize("regime", REGIMES)
-def test_known_events_are_the_standard_ones_plus_rule_bases(
+def test_known_events_are_the_standard_ones_the_recorded_ones_and_rule_bases(
     engine: DeadlineEngine, regime: str
 ) -> None:
-    assert engine.known_events(regime) == {
-        "notified",
-        "incident_known",
-        "decision",
-        "final_report",
-        "publication",
-        "action_plan_signed_off",
-        "timelines_requested",
-        "agency_review_requested",
-        "forum_agreed",
-    } | ({"summaries_requested"} if regime == "lcspr" else set())
-    assert engine.known_events(regime) >= STANDARD_EVENTS
+    # Issue 25 point 1: every event the case store records is a clock event (the common pack's
+    # `events`), not only the standard ones and the bases of the regime's own rules.
+    pack = engine.pack(regime)
+    bases = {rule.base for rule in pack.rules}
+    assert engine.known_events(regime) >= STANDARD_EVENTS | set(pack.events) | bases
+    assert {"la_notified", "panel_notified", "rapid_review_sent", "taken_down"} <= (
+        engine.known_events(regime)
+    )
 
 
 # --- stop-the-clock in detail (scr: decision Tue 31 Mar 2026, review due Wed 30 Sep 2026) ---
@@ -638,10 +634,12 @@ def test_deadline_carries_its_rule_source_and_base(engine: DeadlineEngine) -> No
         milestone="panel_copy",
         due=date(2026, 12, 22),
         rule="at the latest 7 working days before publication",
-        source="Working Together 2018/2023",
+        source="Working Together 2023 ch.5 (the final report to the panel and the Secretary of "
+        "State at least 7 working days before publication)",
         base_event="publication",
         base_date=date(2027, 1, 5),
         paused_days=0,
+        basis="statutory guidance",
     )
 
 

@@ -62,7 +62,22 @@ def test_a_malformed_board_method_is_refused_naming_the_file_and_field(tmp_path:
 
 def test_english_and_welsh_packs_offer_their_own_routes() -> None:
     packs = load_rule_packs()
-    for regime in ("scr", "lcspr", "sar"):
+    # Issue 25 point 4: an LCSPR's rapid review gives an LCSPR, no LCSPR or a national review;
+    # the SCR framework's local routes stay as labelled board overrides.
+    assert packs["lcspr"].paths == (
+        "full_review",
+        "no_review",
+        "national_review",
+        "critical_incident_review",
+        "individual_agency_review",
+        "professional_forum",
+    )
+    assert packs["lcspr"].board_paths == (
+        "critical_incident_review",
+        "individual_agency_review",
+        "professional_forum",
+    )
+    for regime in ("scr", "sar"):
         assert packs[regime].paths == (
             "full_review",
             "critical_incident_review",

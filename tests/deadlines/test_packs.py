@@ -18,8 +18,9 @@ from core.deadlines import (
 )
 
 REGIMES = ["scr", "lcspr", "sar", "cpr", "apr"]
+# Issue 25 point 5: the four-week action-plan sign-off is no longer common (Welsh practice
+# reviews' own clock; a labelled board rule where a regime keeps it), so each regime lists it.
 COMMON_MILESTONES = {
-    "action_plan_signoff",
     "action_progress",
     "timeline_return",
     "agency_review_report",
@@ -60,6 +61,7 @@ def test_built_in_packs_are_the_five_regimes_without_the_common_pack(
                 "review_completion",
                 "panel_copy",
                 "published_until",
+                "action_plan_signoff",
             },
         ),
         (
@@ -72,11 +74,28 @@ def test_built_in_packs_are_the_five_regimes_without_the_common_pack(
                 "agency_summary",
                 "review_completion",
                 "panel_copy",
+                "action_plan_signoff",
             },
         ),
-        ("sar", "Safeguarding Adult Review", "England", {"review_completion"}),
-        ("cpr", "Child Practice Review (Wales)", "Wales", {"review_completion"}),
-        ("apr", "Adult Practice Review (Wales)", "Wales", {"review_completion"}),
+        (
+            "sar",
+            "Safeguarding Adult Review",
+            "England",
+            {"review_completion", "action_plan_signoff"},
+        ),
+        # Issue 25 point 7: the Welsh practice reviews notify the Welsh Government.
+        (
+            "cpr",
+            "Child Practice Review (Wales)",
+            "Wales",
+            {"review_completion", "action_plan_signoff", "government_notification"},
+        ),
+        (
+            "apr",
+            "Adult Practice Review (Wales)",
+            "Wales",
+            {"review_completion", "action_plan_signoff", "government_notification"},
+        ),
     ],
 )
 def test_each_regime_has_its_own_rules_plus_the_common_ones(
@@ -96,7 +115,8 @@ def test_each_regime_has_its_own_rules_plus_the_common_ones(
         ("scr", "panel_copy", "at the latest 7 days before publication"),
         ("scr", "published_until", "12 months after publication"),
         ("lcspr", "panel_notification", "5 working days after incident_known"),
-        ("lcspr", "rapid_review", "15 working days after incident_known"),
+        # Issue 25 point 1: from the serious incident notification, else from awareness.
+        ("lcspr", "rapid_review", "15 working days after la_notified (else incident_known)"),
         ("lcspr", "review_completion", "6 months after decision"),
         ("lcspr", "panel_copy", "at the latest 7 working days before publication"),
         ("sar", "review_completion", "6 months after decision"),
@@ -308,10 +328,8 @@ rules:
             "cir", {"decision": date(2026, 10, 31), "final_report": date(2027, 2, 1)}
         )
     }
-    assert deadlines == {
-        "review_completion": date(2027, 2, 28),
-        "action_plan_signoff": date(2027, 3, 1),
-    }
+    # Issue 25 point 5: a new regime no longer inherits the Welsh four-week sign-off.
+    assert deadlines == {"review_completion": date(2027, 2, 28)}
 
 
 def test_new_regime_without_a_title_is_refused_naming_the_file(tmp_path: Path) -> None:

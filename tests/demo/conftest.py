@@ -33,7 +33,8 @@ UI_TIMEOUT_MS = 30_000
 # Assertions on the page wait as long as its actions do: under a loaded CI run the server can
 # take more than Playwright's default 5 s to answer a form.
 expect.set_options(timeout=UI_TIMEOUT_MS)
-REAL_NAME = "Tobias Quennell"  # examples/referrals/scr-child-t.yaml: the subject's identity
+# The demo's example is an LCSPR (issue 25 point 8: LCSPRs replaced SCRs in England from 2019).
+REAL_NAME = "Mia Okonkwo-Bright"  # examples/referrals/lcspr-child-m.yaml: the subject's identity
 
 
 @dataclass

@@ -17,7 +17,7 @@ from prefect.settings import PREFECT_API_AUTH_STRING, PREFECT_API_URL, temporary
 
 from case_reviews.simulation.scenario import waiting_at
 from core.config import Settings
-from core.deadlines.engine import ENGLISH_PATHS
+from core.deadlines import load_rule_packs
 from models.answers import CHOICE_LABELS
 from services.runtime import Runtime
 from tasks.gates import review_artifact_key
@@ -93,6 +93,8 @@ def test_the_chairs_form_speaks_plainly_and_a_refusal_shows_at_once(
                 assert required in labels, labels  # exactly: no " (Optional)" after it
             assert "Methodology (Optional)" in labels  # optional for anything but a review
             expect(form).not_to_contain_text('Property is type "None"')
+            # Issue 25 point 4: the SCR framework's local routes are labelled board overrides.
+            expect(form).to_contain_text("Board overrides (local routes, not the regime's")
             expect(form.locator(".p-button-group")).to_have_count(0)  # no type toggles
             # The committee recommended a full review: the choice is pre-filled by its label.
             decision = form_field(form, "Decision")
@@ -101,13 +103,16 @@ def test_the_chairs_form_speaks_plainly_and_a_refusal_shows_at_once(
             )
             decision.locator(".p-select-button__icon").click()
             options = page.get_by_role("listbox").get_by_role("option").all_inner_texts()
-            # Only the routes of the regime (no Welsh practice review on an English board).
-            assert [o.strip() for o in options] == [CHOICE_LABELS[v] for v in ENGLISH_PATHS]
+            # Only the routes of the regime (no Welsh practice review on an English board): the
+            # example is an LCSPR (issue 25 points 4 and 8), so the rapid review's outcomes
+            # come first, then the board's own overrides (named so in the form's text).
+            lcspr = load_rule_packs()["lcspr"]
+            assert [o.strip() for o in options] == [CHOICE_LABELS[v] for v in lcspr.paths]
             page.keyboard.press("Escape")
 
             # A full review without a lead reviewer: the form takes it, the flow refuses it.
             form_field(form, "Rationale").get_by_role("textbox").fill(
-                "Reg 5(2) is met: the child died and abuse is suspected."
+                "s.16C is met: the child was seriously harmed and abuse is known."
             )
             form_field(form, "Decided by").get_by_role("textbox").fill("Independent Chair")
             form.get_by_role("button", name="Submit").click()

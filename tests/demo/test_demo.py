@@ -117,7 +117,7 @@ def _decide_in_the_ui(info: DemoInfo, screenshot: Path, auth: str) -> None:
             page.get_by_role("button", name="Resume", exact=True).click()
             form = page.get_by_role("dialog")
             expect(form).to_contain_text("Resume Flow Run")
-            for text in ("Chair's decision", info.reference, "Child T", "Deadline"):
+            for text in ("Chair's decision", info.reference, "Child M", "Deadline"):
                 expect(form).to_contain_text(text)
             for label in (
                 "Decision",
@@ -135,7 +135,8 @@ def _decide_in_the_ui(info: DemoInfo, screenshot: Path, auth: str) -> None:
             reviewers.get_by_role("button", name="Add item").click()
             reviewers.get_by_role("textbox").fill("Dr Alex Reviewer")
             form_field(form, "Rationale").get_by_role("textbox").fill(
-                "Reg 5(2) is met: the child died and abuse is suspected."
+                "s.16C is met: the child was seriously harmed and abuse is known; the rapid "
+                "review found learning for the partnership."
             )
             form_field(form, "Decided by").get_by_role("textbox").fill("Independent Chair")
             # Decided On keeps the form's default, the gate's today.
@@ -184,7 +185,7 @@ def _agencies_answer_through_the_portal(demo: RunningDemo, rt: Runtime, tmp_path
     requests = [
         m for m in _mail(info.mail_dir) if "Timeline of significant events" in str(m["Subject"])
     ]
-    assert len(requests) == 5
+    assert len(requests) == 4  # the LCSPR example's four agencies
     links = {}
     for message in requests:
         decoded = "\n".join(
@@ -199,14 +200,14 @@ def _agencies_answer_through_the_portal(demo: RunningDemo, rt: Runtime, tmp_path
     assert police_link.startswith(f"http://127.0.0.1:{demo.portal_port}/t/")
 
     upload = tmp_path / "police-timeline.csv"
-    upload.write_bytes(example_timeline_csv("Northbridge Police", "Child T", date(2026, 10, 28), 1))
+    upload.write_bytes(example_timeline_csv("Northbridge Police", "Child M", date(2026, 11, 14), 1))
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
             page = browser.new_page(viewport={"width": 1280, "height": 1200})
             page.goto(police_link, timeout=UI_TIMEOUT_MS)
             expect(page.get_by_role("heading", level=1)).to_have_text(
-                f"Timeline of significant events: {info.reference} (Child T)"
+                f"Timeline of significant events: {info.reference} (Child M)"
             )
             page.locator("input[name=file]").set_input_files(str(upload))
             page.get_by_role("button", name="Upload timeline").click()
@@ -219,7 +220,7 @@ def _agencies_answer_through_the_portal(demo: RunningDemo, rt: Runtime, tmp_path
             for seed, (recipient, link) in enumerate(sorted(links.items())):
                 if link == police_link:
                     continue
-                data = example_timeline_csv(recipient, "Child T", date(2026, 10, 28), seed)
+                data = example_timeline_csv(recipient, "Child M", date(2026, 11, 14), seed)
                 response = httpx.post(f"{link}/upload", files={"file": ("t.csv", data)}, timeout=30)
                 assert response.status_code == 200, response.text
             # The last submission resumed the gate; the served runner takes it from there to
@@ -230,12 +231,12 @@ def _agencies_answer_through_the_portal(demo: RunningDemo, rt: Runtime, tmp_path
                 combined = store.combined_timeline(
                     session, store.get_review(session, info.reference)
                 )
-            assert len(combined.agencies) == 5 and len(combined.entries) == 15
+            assert len(combined.agencies) == 4 and len(combined.entries) == 12
             page_file = tmp_path / "combined.html"
             page_file.write_text(to_html(combined), encoding="utf-8")
             page.goto(page_file.as_uri())
             expect(page.locator("body")).to_contain_text("Northbridge Police")
-            expect(page.locator("body")).to_contain_text("Riverside GP Practice")
+            expect(page.locator("body")).to_contain_text("Northbridge Homes")
             page.screenshot(path=str(tmp_path / "combined.png"), full_page=True)
         finally:
             browser.close()
@@ -260,7 +261,7 @@ def _business_manager_reads_the_workspace(info: DemoInfo) -> None:
         )
         assert signed_in.status_code == 303
         register = client.get("/reviews").text
-        assert info.reference in register and "Child T" in register
+        assert info.reference in register and "Child M" in register
         timeline = client.get(f"/reviews/{info.reference}/timeline").text
         assert "Northbridge Police" in timeline
         assert REAL_NAME not in register + timeline
@@ -316,9 +317,9 @@ def test_demo_brings_a_review_to_the_chair_who_decides_in_the_ui(
     for message in mail:
         text = _text_of(message)
         assert REAL_NAME not in text
-        assert "Quennell" not in text
+        assert "Okonkwo" not in text
     assert not any(
-        b"Quennell" in path.read_bytes() for path in info.mail_dir.iterdir() if path.is_file()
+        b"Okonkwo" in path.read_bytes() for path in info.mail_dir.iterdir() if path.is_file()
     )
 
     _agencies_answer_through_the_portal(demo, rt, tmp_path)
