@@ -12,7 +12,6 @@ import re
 from dataclasses import dataclass
 from datetime import date
 from functools import cached_property
-
 from typing import Protocol
 
 from models.text_fold import cased_words, fold

@@ -43,8 +43,8 @@ from models.documents import (
     ReleaseCheck,
     ReviewNameView,
     TermsOfReference,
-    blob_path,
     Unreadable,
+    blob_path,
     find_hits,
     hidden_data_hits,
     media_type_of,
@@ -137,8 +137,9 @@ def add_document(
 
     Refused (:class:`DocumentRefused`, naming the field; nothing stored) when the file is empty,
     too large, of a type not accepted, cannot be read completely (encrypted, damaged, truncated,
-    a scan with no text layer, a zip bomb: see :func:`read_document`), or its name holds the subject's identity or a listed
-    name (names are shown in lists and logs: the file's name must carry the pseudonym only).
+    a scan with no text layer, a zip bomb: see :func:`read_document`), or its name holds the
+    subject's identity or a listed name (names are shown in lists and logs: the file's name
+    must carry the pseudonym only).
     With ``replay_key`` (a flow's stage storing what it made) the audit record is keyed, and a
     second call under that key returns the version the first stored instead of a new one.
     """
@@ -409,8 +410,13 @@ def clear_anonymisation_hit(
         cleared = [h for h in at_place if h.clearable and h.cleared_by is None]
         for hit in cleared:
             documents_store.add_clearance(
-                session, document=document, place=hit.place, found=hit.found,
-                reason=reason, actor=actor, at=rt.now(),
+                session,
+                document=document,
+                place=hit.place,
+                found=hit.found,
+                reason=reason,
+                actor=actor,
+                at=rt.now(),
             )
             store.record_audit(
                 session,
@@ -449,7 +455,7 @@ def _clearance(rt: Runtime, session: Session, review: Review, document: Document
     if override is not None:
         why = f"{len(hits)} hits overridden by {override.actor} on {override.at:%d %b %Y}"
         return ReleaseCheck(**base, may_leave=True, why=why)
-    why = f"{len(hits)} hits stand: add a redacted version, clear a harmless hit or record an override"
+    why = f"{len(hits)} hits stand: add a redacted version, clear a harmless hit or override"
     return ReleaseCheck(**base, may_leave=False, why=why)
 
 

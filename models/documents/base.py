@@ -10,7 +10,6 @@ kind of identity was found ("page 2", "subject's name"), never the identity itse
 from __future__ import annotations
 
 import io
-import re
 import zipfile
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
@@ -25,7 +24,6 @@ from models.identity_guard import KnownIdentity, TextIndex, name_parts
 
 EXTENSIONS = {PDF: ".pdf", DOCX: ".docx", MARKDOWN: ".md", TEXT: ".txt"}
 ACCEPTED = "PDF, Word (.docx), Markdown (.md) or plain text (.txt)"
-
 
 
 class DocumentRefused(ValueError):
@@ -165,11 +163,46 @@ class Hit(BaseModel):
 # Words that name a kind of place, not a place: a listed school "Larkspur Academy" is found by
 # "Larkspur", not by "academy trust".
 _GENERIC_WORDS = frozenset(
-    """
-    academy school primary secondary junior infant infants nursery college high trust
-    church england saint st the of and c e ce rc catholic community centre center road
-    street lane avenue close house hospital surgery practice health centre clinic
-    """.split()
+    [
+        "academy",
+        "school",
+        "primary",
+        "secondary",
+        "junior",
+        "infant",
+        "infants",
+        "nursery",
+        "college",
+        "high",
+        "trust",
+        "church",
+        "england",
+        "saint",
+        "st",
+        "the",
+        "of",
+        "and",
+        "c",
+        "e",
+        "ce",
+        "rc",
+        "catholic",
+        "community",
+        "centre",
+        "center",
+        "road",
+        "street",
+        "lane",
+        "avenue",
+        "close",
+        "house",
+        "hospital",
+        "surgery",
+        "practice",
+        "health",
+        "centre",
+        "clinic",
+    ]
 )
 
 

@@ -29,12 +29,13 @@ def _reader(data: bytes) -> Any:
         raise Unreadable("is truncated (its end-of-file marker is missing)")
     try:
         reader = PdfReader(io.BytesIO(data), strict=False)
-        encrypted = reader.is_encrypted
+        if reader.is_encrypted:
+            raise Unreadable("is encrypted (password-protected); send it unprotected")
         _ = len(reader.pages)
-    except (PyPdfError, ValueError, KeyError, TypeError, OSError, RecursionError):
+    except (PyPdfError, ValueError, KeyError, TypeError, OSError, RecursionError) as error:
+        if isinstance(error, Unreadable):
+            raise
         raise Unreadable("is damaged (it cannot be read as a PDF)") from None
-    if encrypted:
-        raise Unreadable("is encrypted (password-protected); send it unprotected")
     return reader
 
 
@@ -115,7 +116,7 @@ def _earlier_revisions(data: bytes, final: list[str]) -> Places:
     from what the file now shows (an incremental save keeps what was deleted)."""
     from pypdf import PdfReader
 
-    ends = []
+    ends: list[int] = []
     start = 0
     while (at := data.find(b"%%EOF", start)) != -1 and len(ends) < MAX_REVISIONS:
         ends.append(at + 5)
@@ -148,7 +149,9 @@ def read_pdf(data: bytes, *, depth: int = 0) -> Reading:
     except Unreadable:
         raise
     except Exception:  # a damaged dictionary anywhere but the pages
-        raise Unreadable("is damaged (its annotations, fields or metadata cannot be read)") from None
+        raise Unreadable(
+            "is damaged (its annotations, fields or metadata cannot be read)"
+        ) from None
     for name, contents in attachments.items():
         for content in contents:
             reading.extend(read_embedded(f"attachment {name}", name, content, depth + 1))
@@ -159,7 +162,10 @@ def read_pdf(data: bytes, *, depth: int = 0) -> Reading:
 
 
 def _hidden(
-    reader: Any, annotations: list[tuple[str, str, bool]], attachments: dict[str, Any], earlier: Places
+    reader: Any,
+    annotations: list[tuple[str, str, bool]],
+    attachments: dict[str, Any],
+    earlier: Places,
 ) -> list[str]:
     reasons = []
     if any(comment for _, _, comment in annotations):

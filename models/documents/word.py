@@ -30,6 +30,10 @@ _TRACKED = {f"{{{W}}}{t}" for t in ("ins", "del", "moveFrom", "moveTo")}
 _CHANGES = _TRACKED | {f"{{{W}}}{t}" for t in ("rPrChange", "pPrChange", "sectPrChange")}
 _PROPERTY_NAMES = {"creator": "author", "lastModifiedBy": "last modified by"}
 _PERSONAL = ("creator", "lastModifiedBy")
+_SETUP = {
+    f"word/{name}.xml"
+    for name in ("styles", "stylesWithEffects", "settings", "numbering", "fontTable", "webSettings")
+}
 MAX_DEPTH = 3
 """How deep documents embedded in documents are read; deeper ones are refused."""
 
@@ -84,9 +88,7 @@ def _paragraph_of(node: etree._Element) -> etree._Element | None:
 
 def _channel(node: etree._Element) -> str:
     """What kind of text a text node is: shown, a tracked change, a field code, hidden."""
-    if node.tag == _w("delText") or any(
-        a.tag == _w("moveFrom") for a in node.iterancestors(_w("moveFrom"))
-    ):
+    if node.tag == _w("delText") or any(True for _ in node.iterancestors(_w("moveFrom"))):
         return ", tracked deletion"
     if node.tag == _w("instrText"):
         return ", field code"
@@ -155,6 +157,11 @@ def _body_numbers(body: etree._Element) -> dict[etree._Element, int]:
     return numbers
 
 
+def _fixed(label: str) -> Callable[[etree._Element], str | None]:
+    """A labeller that names every text of a part (a note, a header) by one place."""
+    return lambda _node: label
+
+
 def _texts(root: etree._Element, label: Callable[[etree._Element], str | None]) -> Places:
     """Each place's text: runs joined within a paragraph, paragraphs by line breaks."""
     numbering = _Numbering(root)
@@ -219,7 +226,7 @@ def _notes(package: _Package, part: str, tag: str, label: str) -> Places:
             place = f"{label} {n} by {note.get(_w('author')) or 'an unnamed author'}"
         else:
             place = f"{label} {n}"
-        places += _texts(note, lambda _node, place=place: place)
+        places += _texts(note, _fixed(place))
     return places
 
 
@@ -264,21 +271,28 @@ def _part_label(part: str) -> str:
 def _hidden(package: _Package) -> list[str]:
     """Why the file may not be published as it is, whatever the check finds."""
     reasons: list[str] = []
-    parts = [n for n in package.names if n.startswith("word/") and n.endswith(".xml")]
+    parts = [
+        n
+        for n in package.names
+        if n.startswith("word/") and n.endswith(".xml") and n.count("/") == 1 and n not in _SETUP
+    ]
     roots = [r for r in map(package.xml, sorted(parts)) if r is not None]
     if any(True for root in roots for _ in root.iter(*_CHANGES)):
         reasons.append("tracked changes: accept or reject all tracked changes first")
     comments = package.xml("word/comments.xml")
     if comments is not None and comments.find(_w("comment")) is not None:
         reasons.append("comments: delete all comments first")
-    if any(True for root in roots for _ in root.iter(_w("vanish"), _w("specVanish"))):
+    runs = (v.getparent() for root in roots for v in root.iter(_w("vanish")))
+    if any(
+        p is not None and p.getparent() is not None and p.getparent().tag == _w("r") for p in runs
+    ):
         reasons.append("hidden text: delete the hidden text or make it visible first")
     core = package.xml("docProps/core.xml")
     for element in [] if core is None else core.iter():
-        if isinstance(element.tag, str) and etree.QName(element).localname in _PERSONAL:
-            if (element.text or "").strip():
-                label = _PROPERTY_NAMES[etree.QName(element).localname]
-                reasons.append(f"document property: {label}: remove personal information first")
+        personal = isinstance(element.tag, str) and etree.QName(element).localname in _PERSONAL
+        if personal and (element.text or "").strip():
+            label = _PROPERTY_NAMES[etree.QName(element).localname]
+            reasons.append(f"document property: {label}: remove personal information first")
     if package.xml("docProps/custom.xml") is not None:
         reasons.append("custom document properties: remove them first")
     return reasons
@@ -294,7 +308,7 @@ def read_docx(data: bytes, *, what: str = "file", depth: int = 0) -> Reading:
         label, part = labelled.split("\t")
         root = package.xml(part)
         if root is not None:
-            reading.places += _texts(root, lambda _node, label=label: label)
+            reading.places += _texts(root, _fixed(label))
             parts.append(part)
     for part, tag, label in (
         ("word/footnotes.xml", "footnote", "footnote"),
