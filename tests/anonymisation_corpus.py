@@ -192,7 +192,9 @@ def png() -> bytes:
     """A 1x1 grey PNG."""
 
     def chunk(kind: bytes, body: bytes) -> bytes:
-        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+        return (
+            struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+        )
 
     header = struct.pack(">IIBBBBB", 1, 1, 8, 0, 0, 0, 0)
     return (
@@ -226,33 +228,171 @@ def _embedded(document: Any) -> None:
 def word_samples() -> list[Sample]:
     s = Sample
     return [
-        s("docx body", "r.docx", _with(lambda d: None, CLEAN, f"{NAME} was seen."), expect="paragraph 2: subject's name"),
+        s(
+            "docx body",
+            "r.docx",
+            _with(lambda d: None, CLEAN, f"{NAME} was seen."),
+            expect="paragraph 2: subject's name",
+        ),
         s("docx footnote", "r.docx", _notes("footnote"), expect="footnote 1: subject's name"),
         s("docx endnote", "r.docx", _notes("endnote"), expect="endnote 1: subject's name"),
-        s("docx comment", "r.docx", _with(_comment), expect="comment 1 by Reviewer A: subject's name"),
-        s("docx tracked insertion", "r.docx", _with(_inject(f'<w:ins w:id="1" w:author="A"><w:r><w:t>{NAME}</w:t></w:r></w:ins>')), expect="paragraph 1, tracked insertion: subject's name"),
-        s("docx tracked deletion", "r.docx", _with(_inject(f'<w:del w:id="1" w:author="A"><w:r><w:delText>{NAME}</w:delText></w:r></w:del>')), expect="paragraph 1, tracked deletion: subject's name"),
-        s("docx hidden text", "r.docx", _with(_inject(f'<w:r><w:rPr><w:vanish/></w:rPr><w:t>{NAME}</w:t></w:r>')), expect="paragraph 1, hidden text: subject's name"),
-        s("docx text box", "r.docx", _with(_inject(f'<w:r><w:pict><v:shape><v:textbox><w:txbxContent><w:p><w:r><w:t>{NAME}</w:t></w:r></w:p></w:txbxContent></v:textbox></v:shape></w:pict></w:r>')), expect="text box 1: subject's name"),
-        s("docx content control", "r.docx", _with(_inject(f'<w:sdt><w:sdtContent><w:r><w:t>{NAME}</w:t></w:r></w:sdtContent></w:sdt>')), expect="content control 1: subject's name"),
-        s("docx field code", "r.docx", _with(_inject(f'<w:r><w:instrText> MERGEFIELD {NAME} </w:instrText></w:r>')), expect="paragraph 1, field code: subject's name"),
-        s("docx fldSimple result", "r.docx", _with(_inject(f'<w:fldSimple w:instr=" DOCPROPERTY Title "><w:r><w:t> {NAME}</w:t></w:r></w:fldSimple>')), expect="paragraph 1: subject's name"),
-        s("docx fldSimple code", "r.docx", _with(_inject(f'<w:fldSimple w:instr=" MERGEFIELD {NAME} "><w:r><w:t>x</w:t></w:r></w:fldSimple>')), expect="paragraph 1, field code: subject's name"),
-        s("docx default header", "r.docx", _with(_header("default")), expect="header of section 1: subject's name"),
-        s("docx first-page header", "r.docx", _with(_header("first")), expect="first-page header of section 1: subject's name"),
-        s("docx even-page footer", "r.docx", _with(_header("even", footer=True)), expect="even-page footer of section 1: subject's name"),
-        s("docx nested table", "r.docx", _with(_nested_table), expect="table 1, row 2, nested table: subject's name"),
-        s("docx table in header", "r.docx", _with(_header_table), expect="header of section 1: subject's name"),
-        s("docx title property", "r.docx", _with(_core("title", f"About {NAME}")), expect="document property: title: subject's name"),
-        s("docx keywords property", "r.docx", _with(_core("keywords", NAME)), expect="document property: keywords: subject's name"),
-        s("docx author property", "r.docx", _author, expect="document property: author: subject's name"),
-        s("docx custom property", "r.docx", _custom_property, expect="custom document property 1: subject's name"),
-        s("docx image alt text", "r.docx", _with(_alt_text), expect="image 1 alt text: subject's name"),
-        s("docx hyperlink target", "r.docx", _with(_hyperlink), expect="hyperlink target in the body: subject's name"),
-        s("docx embedded docx", "r.docx", _with(_embedded), expect="embedded document inner.docx → paragraph 1: subject's name"),
-        s("docx tracked change, clean text", "r.docx", _with(_inject('<w:ins w:id="1" w:author="A"><w:r><w:t>seen</w:t></w:r></w:ins>')), expect="tracked changes: hidden data; accept or reject all tracked changes first"),
+        s(
+            "docx comment",
+            "r.docx",
+            _with(_comment),
+            expect="comment 1 by Reviewer A: subject's name",
+        ),
+        s(
+            "docx tracked insertion",
+            "r.docx",
+            _with(_inject(f'<w:ins w:id="1" w:author="A"><w:r><w:t>{NAME}</w:t></w:r></w:ins>')),
+            expect="paragraph 1, tracked insertion: subject's name",
+        ),
+        s(
+            "docx tracked deletion",
+            "r.docx",
+            _with(
+                _inject(
+                    f'<w:del w:id="1" w:author="A"><w:r><w:delText>{NAME}</w:delText></w:r></w:del>'
+                )
+            ),
+            expect="paragraph 1, tracked deletion: subject's name",
+        ),
+        s(
+            "docx hidden text",
+            "r.docx",
+            _with(_inject(f"<w:r><w:rPr><w:vanish/></w:rPr><w:t>{NAME}</w:t></w:r>")),
+            expect="paragraph 1, hidden text: subject's name",
+        ),
+        s(
+            "docx text box",
+            "r.docx",
+            _with(
+                _inject(
+                    f"<w:r><w:pict><v:shape><v:textbox><w:txbxContent><w:p><w:r><w:t>{NAME}</w:t></w:r></w:p></w:txbxContent></v:textbox></v:shape></w:pict></w:r>"
+                )
+            ),
+            expect="text box 1: subject's name",
+        ),
+        s(
+            "docx content control",
+            "r.docx",
+            _with(
+                _inject(f"<w:sdt><w:sdtContent><w:r><w:t>{NAME}</w:t></w:r></w:sdtContent></w:sdt>")
+            ),
+            expect="content control 1: subject's name",
+        ),
+        s(
+            "docx field code",
+            "r.docx",
+            _with(_inject(f"<w:r><w:instrText> MERGEFIELD {NAME} </w:instrText></w:r>")),
+            expect="paragraph 1, field code: subject's name",
+        ),
+        s(
+            "docx fldSimple result",
+            "r.docx",
+            _with(
+                _inject(
+                    f'<w:fldSimple w:instr=" DOCPROPERTY Title "><w:r><w:t> {NAME}</w:t></w:r></w:fldSimple>'
+                )
+            ),
+            expect="paragraph 1: subject's name",
+        ),
+        s(
+            "docx fldSimple code",
+            "r.docx",
+            _with(
+                _inject(
+                    f'<w:fldSimple w:instr=" MERGEFIELD {NAME} "><w:r><w:t>x</w:t></w:r></w:fldSimple>'
+                )
+            ),
+            expect="paragraph 1, field code: subject's name",
+        ),
+        s(
+            "docx default header",
+            "r.docx",
+            _with(_header("default")),
+            expect="header of section 1: subject's name",
+        ),
+        s(
+            "docx first-page header",
+            "r.docx",
+            _with(_header("first")),
+            expect="first-page header of section 1: subject's name",
+        ),
+        s(
+            "docx even-page footer",
+            "r.docx",
+            _with(_header("even", footer=True)),
+            expect="even-page footer of section 1: subject's name",
+        ),
+        s(
+            "docx nested table",
+            "r.docx",
+            _with(_nested_table),
+            expect="table 1, row 2, nested table: subject's name",
+        ),
+        s(
+            "docx table in header",
+            "r.docx",
+            _with(_header_table),
+            expect="header of section 1: subject's name",
+        ),
+        s(
+            "docx title property",
+            "r.docx",
+            _with(_core("title", f"About {NAME}")),
+            expect="document property: title: subject's name",
+        ),
+        s(
+            "docx keywords property",
+            "r.docx",
+            _with(_core("keywords", NAME)),
+            expect="document property: keywords: subject's name",
+        ),
+        s(
+            "docx author property",
+            "r.docx",
+            _author,
+            expect="document property: author: subject's name",
+        ),
+        s(
+            "docx custom property",
+            "r.docx",
+            _custom_property,
+            expect="custom document property 1: subject's name",
+        ),
+        s(
+            "docx image alt text",
+            "r.docx",
+            _with(_alt_text),
+            expect="image 1 alt text: subject's name",
+        ),
+        s(
+            "docx hyperlink target",
+            "r.docx",
+            _with(_hyperlink),
+            expect="hyperlink target in the body: subject's name",
+        ),
+        s(
+            "docx embedded docx",
+            "r.docx",
+            _with(_embedded),
+            expect="embedded document inner.docx → paragraph 1: subject's name",
+        ),
+        s(
+            "docx tracked change, clean text",
+            "r.docx",
+            _with(_inject('<w:ins w:id="1" w:author="A"><w:r><w:t>seen</w:t></w:r></w:ins>')),
+            expect="tracked changes: hidden data; accept or reject all tracked changes first",
+        ),
         s("docx clean", "r.docx", _with(lambda d: None), check_code=0),
-        s("docx clean, listed words as prose", "r.docx", _with(lambda d: None, "The green space near the academy trust is a flat 9 miles away."), check_code=0),
+        s(
+            "docx clean, listed words as prose",
+            "r.docx",
+            _with(lambda d: None, "The green space near the academy trust is a flat 9 miles away."),
+            check_code=0,
+        ),
     ]
 
 
@@ -282,7 +422,9 @@ def _text_page(writer: PdfWriter, text: str) -> Any:
     return page
 
 
-def _pdf(edit: Callable[[PdfWriter], None] = lambda w: None, text: str = CLEAN) -> Callable[[], bytes]:
+def _pdf(
+    edit: Callable[[PdfWriter], None] = lambda w: None, text: str = CLEAN
+) -> Callable[[], bytes]:
     def make() -> bytes:
         writer = PdfWriter()
         _text_page(writer, text)
@@ -384,14 +526,44 @@ def pdf_samples() -> list[Sample]:
     inner = docx_bytes(_document(f"Notes on {NAME}."))
     return [
         s("pdf page", "r.pdf", _pdf(text=f"Seen: {NAME}."), expect="page 1: subject's name"),
-        s("pdf info title", "r.pdf", _pdf(lambda w: w.add_metadata({"/Title": NAME})), expect="document property: title: subject's name"),
-        s("pdf info author", "r.pdf", _pdf(lambda w: w.add_metadata({"/Author": NAME})), expect="document property: author: subject's name"),
+        s(
+            "pdf info title",
+            "r.pdf",
+            _pdf(lambda w: w.add_metadata({"/Title": NAME})),
+            expect="document property: title: subject's name",
+        ),
+        s(
+            "pdf info author",
+            "r.pdf",
+            _pdf(lambda w: w.add_metadata({"/Author": NAME})),
+            expect="document property: author: subject's name",
+        ),
         s("pdf xmp", "r.pdf", _pdf(_xmp), expect="XMP metadata: subject's name"),
-        s("pdf annotation", "r.pdf", _pdf(_annotation), expect="PDF annotation on page 1: subject's name"),
+        s(
+            "pdf annotation",
+            "r.pdf",
+            _pdf(_annotation),
+            expect="PDF annotation on page 1: subject's name",
+        ),
         s("pdf form field", "r.pdf", _pdf(_form_field), expect="form field child: subject's name"),
-        s("pdf outline", "r.pdf", _pdf(lambda w: w.add_outline_item(f"About {NAME}", 0)), expect="bookmark 1: subject's name"),
-        s("pdf attachment", "r.pdf", _pdf(lambda w: w.add_attachment("report.docx", inner)), expect="attachment report.docx → paragraph 1: subject's name"),
-        s("pdf earlier revision", "r.pdf", _incremental, expect="earlier revision 1, page 1: subject's name"),
+        s(
+            "pdf outline",
+            "r.pdf",
+            _pdf(lambda w: w.add_outline_item(f"About {NAME}", 0)),
+            expect="bookmark 1: subject's name",
+        ),
+        s(
+            "pdf attachment",
+            "r.pdf",
+            _pdf(lambda w: w.add_attachment("report.docx", inner)),
+            expect="attachment report.docx → paragraph 1: subject's name",
+        ),
+        s(
+            "pdf earlier revision",
+            "r.pdf",
+            _incremental,
+            expect="earlier revision 1, page 1: subject's name",
+        ),
         s("pdf clean", "r.pdf", _pdf(), check_code=0),
         s("pdf image only", "scan.pdf", _image_only, add_code=2, expect="no text layer"),
         s("pdf encrypted", "locked.pdf", _encrypted, add_code=2, expect="is encrypted"),
@@ -433,14 +605,36 @@ def text_samples() -> list[Sample]:
         ("listed mother", "r.txt", "Kerensa was present.", "name listed for the review (mother)"),
         ("listed nickname", "r.txt", "Known as Quoz.", "name listed for the review (nickname)"),
         ("listed school", "r.txt", "She attended Larkspur.", "name listed for the review (school)"),
-        ("dictionary-word surname capitalised", "r.txt", "Mr Green attended.", "name listed for the review (father)"),
+        (
+            "dictionary-word surname capitalised",
+            "r.txt",
+            "Mr Green attended.",
+            "name listed for the review (father)",
+        ),
     ]
     samples = [s(f"text {i}", f, _text(t), expect=f"paragraph 2: {e}") for i, f, t, e in cases]
     samples += [
         s("text clean", "r.md", _text("Child Q's school was told."), check_code=0),
-        s("text clean, everyday words", "r.txt", _text("A green space, an academy trust, a flat 9 miles away, may 5 people come."), check_code=0),
-        s("file name joined by underscores", "quorra_vantablack_chronology.md", _text("x"), add_code=2, expect="its name holds the subject's name"),
-        s("file name CamelCase", "QuorraReport.txt", _text("x"), add_code=2, expect="its name holds the subject's name"),
+        s(
+            "text clean, everyday words",
+            "r.txt",
+            _text("A green space, an academy trust, a flat 9 miles away, may 5 people come."),
+            check_code=0,
+        ),
+        s(
+            "file name joined by underscores",
+            "quorra_vantablack_chronology.md",
+            _text("x"),
+            add_code=2,
+            expect="its name holds the subject's name",
+        ),
+        s(
+            "file name CamelCase",
+            "QuorraReport.txt",
+            _text("x"),
+            add_code=2,
+            expect="its name holds the subject's name",
+        ),
     ]
     return samples
 
@@ -457,9 +651,10 @@ def zip_bomb(unpacked: int = 40_000_000) -> bytes:
     """A .docx whose one extra part unpacks to ``unpacked`` bytes of zeros."""
     out = io.BytesIO()
     data = docx_bytes(_document())
-    with zipfile.ZipFile(io.BytesIO(data)) as source, zipfile.ZipFile(
-        out, "w", zipfile.ZIP_DEFLATED
-    ) as target:
+    with (
+        zipfile.ZipFile(io.BytesIO(data)) as source,
+        zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target,
+    ):
         for item in source.infolist():
             target.writestr(item, source.read(item.filename))
         with target.open("word/media/bomb.bin", "w") as member:
@@ -472,10 +667,28 @@ def zip_bomb(unpacked: int = 40_000_000) -> bytes:
 def unreadable_samples() -> list[Sample]:
     s = Sample
     return [
-        s("docx corrupt", "broken.docx", _corrupt_docx, add_code=2, expect="broken.docx is damaged"),
-        s("docx truncated", "cut.docx", lambda: docx_bytes(_document())[:-300], add_code=2, expect="cut.docx"),
+        s(
+            "docx corrupt",
+            "broken.docx",
+            _corrupt_docx,
+            add_code=2,
+            expect="broken.docx is damaged",
+        ),
+        s(
+            "docx truncated",
+            "cut.docx",
+            lambda: docx_bytes(_document())[:-300],
+            add_code=2,
+            expect="cut.docx",
+        ),
         s("docx zip bomb", "bomb.docx", zip_bomb, add_code=2, expect="zip bomb"),
-        s("unknown type", "report.odt", lambda: b"PK\x03\x04not really", add_code=2, expect="report.odt"),
+        s(
+            "unknown type",
+            "report.odt",
+            lambda: b"PK\x03\x04not really",
+            add_code=2,
+            expect="report.odt",
+        ),
     ]
 
 

@@ -14,7 +14,7 @@ from case_reviews.cli import app
 from core.clock import ManualClock
 from models.migrate import upgrade
 from services.documents import add_review_name
-from services.runtime import Runtime, use_runtime
+from services.runtime import use_runtime
 from tests.anonymisation_corpus import LISTED, SUBJECT, Sample, all_samples
 from tests.conftest import START, make_runtime
 from tests.helpers import add_example_referral, example_referral, load_example_board
@@ -46,7 +46,9 @@ def test_each_sample_is_refused_blocked_or_passed(
 ) -> None:
     path = tmp_path / sample.filename
     path.write_bytes(sample.make())
-    added = runner.invoke(app, ["documents", "add", corpus_review, "--kind", "final_report", str(path)])
+    added = runner.invoke(
+        app, ["documents", "add", corpus_review, "--kind", "final_report", str(path)]
+    )
     assert added.exit_code == sample.add_code, added.output
     if sample.add_code:
         assert len(added.stderr.strip().splitlines()) == 1 and sample.expect in added.stderr
