@@ -293,7 +293,8 @@ def word_samples() -> list[Sample]:
             "r.docx",
             _with(
                 _inject(
-                    f'<w:fldSimple w:instr=" DOCPROPERTY Title "><w:r><w:t> {NAME}</w:t></w:r></w:fldSimple>'
+                    '<w:fldSimple w:instr=" DOCPROPERTY Title ">'
+                    f"<w:r><w:t> {NAME}</w:t></w:r></w:fldSimple>"
                 )
             ),
             expect="paragraph 1: subject's name",
@@ -303,7 +304,8 @@ def word_samples() -> list[Sample]:
             "r.docx",
             _with(
                 _inject(
-                    f'<w:fldSimple w:instr=" MERGEFIELD {NAME} "><w:r><w:t>x</w:t></w:r></w:fldSimple>'
+                    f'<w:fldSimple w:instr=" MERGEFIELD {NAME} ">'
+                    "<w:r><w:t>x</w:t></w:r></w:fldSimple>"
                 )
             ),
             expect="paragraph 1, field code: subject's name",
