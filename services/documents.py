@@ -123,6 +123,14 @@ def _identity(session: Session, review: Review) -> KnownIdentity | None:
     return store.known_identity(session, review.id)
 
 
+def _refuse_unreadable(name: str, media_type: str, data: bytes) -> None:
+    """:class:`DocumentRefused` naming the file when the check could not read it all."""
+    try:
+        read_document(media_type, data)
+    except Unreadable as why:
+        raise DocumentRefused(f"file: {name} {why}") from None
+
+
 def add_document(
     rt: Runtime,
     reference: str,
@@ -160,10 +168,7 @@ def add_document(
         )
         if hits:
             raise DocumentRefused(f"file: its name holds the {hits[0].found}; rename it")
-        try:
-            read_document(media_type, data)
-        except Unreadable as why:
-            raise DocumentRefused(f"file: {name} {why}") from None
+        _refuse_unreadable(name, media_type, data)
         # The file is in place before its row commits: a failed commit leaves only an unused
         # file (content-addressed, harmless), never a row without its file.
         sha256 = _write_blob(rt.settings.documents_dir, data)

@@ -425,7 +425,7 @@ def _text_page(writer: PdfWriter, text: str) -> Any:
 
 
 def _pdf(
-    edit: Callable[[PdfWriter], None] = lambda w: None, text: str = CLEAN
+    edit: Callable[[PdfWriter], object] = lambda w: None, text: str = CLEAN
 ) -> Callable[[], bytes]:
     def make() -> bytes:
         writer = PdfWriter()
@@ -551,7 +551,7 @@ def pdf_samples() -> list[Sample]:
         s(
             "pdf outline",
             "r.pdf",
-            _pdf(lambda w: w.add_outline_item(f"About {NAME}", 0)),
+            _pdf(lambda w: w.add_outline_item(title=f"About {NAME}", page_number=0)),
             expect="bookmark 1: subject's name",
         ),
         s(
