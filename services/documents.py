@@ -19,6 +19,7 @@ Identity text never reaches a log, a hit or an exception message: hits say where
 from __future__ import annotations
 
 import hashlib
+import re
 import os
 import tempfile
 from collections.abc import Sequence
@@ -294,8 +295,9 @@ def _safe_place(place: str, identity: KnownIdentity | None, names: list[ListedNa
     file's name) replaced by "[…]": hits are shown, audited and may reach a gate."""
     if not find_hits([("", place)], identity, names):
         return place
-    return " ".join(
-        "[…]" if find_hits([("", token)], identity, names) else token for token in place.split()
+    return "".join(
+        "[…]" if token.strip() and find_hits([("", token)], identity, names) else token
+        for token in re.split(r"(\s+|[,;:→])", place)
     )
 
 

@@ -125,6 +125,10 @@ def _comment(document: Any) -> None:
     document.add_comment(document.paragraphs[0].runs, text=f"Ask {NAME}", author="Reviewer A")
 
 
+def _comment_by_listed_name(document: Any) -> None:
+    document.add_comment(document.paragraphs[0].runs, text="Check dates", author="K Vaughan")
+
+
 def _header(which: str, footer: bool = False) -> Callable[[Any], None]:
     def edit(document: Any) -> None:
         section = document.sections[0]
@@ -241,6 +245,13 @@ def word_samples() -> list[Sample]:
             "r.docx",
             _with(_comment),
             expect="comment 1 by Reviewer A: subject's name",
+        ),
+        s(
+            "docx comment author",
+            "r.docx",
+            _with(_comment_by_listed_name),
+            # The place names the author, so a listed name there is shown as "[…]".
+            expect="comment 1 by K […], its author: name listed for the review (mother)",
         ),
         s(
             "docx tracked insertion",

@@ -222,10 +222,11 @@ def _notes(package: _Package, part: str, tag: str, label: str) -> Places:
     for n, note in enumerate(
         (e for e in root.iterchildren(_w(tag)) if e.get(_w("type")) is None), 1
     ):
+        place = f"{label} {n}"
         if tag == "comment":
+            author = " ".join(filter(None, (note.get(_w("author")), note.get(_w("initials")))))
             place = f"{label} {n} by {note.get(_w('author')) or 'an unnamed author'}"
-        else:
-            place = f"{label} {n}"
+            places.append((f"{place}, its author", author))
         places += _texts(note, _fixed(place))
     return places
 
