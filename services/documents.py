@@ -19,8 +19,8 @@ Identity text never reaches a log, a hit or an exception message: hits say where
 from __future__ import annotations
 
 import hashlib
-import re
 import os
+import re
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
