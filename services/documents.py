@@ -60,6 +60,7 @@ from services.links import TIMELINE_LINK, LinkRefused
 from services.runtime import Runtime
 
 DOCUMENT_LINK_SALT = "document-link"
+_COMMENT_AUTHOR = re.compile(r"(?<=comment \d)(\d*) by [^:→]*?(?=(, its author)?:| →)")
 DRAFT_CHECK_SALT = "draft-check"
 MAX_DRAFT_COMMENTS = 40
 
@@ -677,11 +678,16 @@ def queue_with_document(
 # --- what the review flow's gates read --------------------------------------------------------
 
 
+def _without_author(line: str) -> str:
+    return _COMMENT_AUTHOR.sub(r"\1", line)
+
+
 def release_blocked(
     rt: Runtime, session: Session, review: Review, kinds: Sequence[str]
 ) -> dict[str, list[str]]:
     """For each of ``kinds`` whose newest version may not leave the board: why, one line per
-    anonymisation hit (its version, place and kind, never the text), or that none is stored."""
+    anonymisation hit (its version, place and kind, never the text), or that none is stored.
+    These lines go to the gate's form in Prefect, so a comment's author is left out."""
     blocked: dict[str, list[str]] = {}
     for kind in map(DocumentKind, kinds):
         try:
@@ -691,7 +697,9 @@ def release_blocked(
             continue
         check = _clearance(rt, session, review, document)
         if not check.may_leave:
-            blocked[kind.value] = [f"version {check.version}, {hit}" for hit in check.hits]
+            blocked[kind.value] = [
+                f"version {check.version}, {_without_author(str(hit))}" for hit in check.hits
+            ]
     return blocked
 
 
