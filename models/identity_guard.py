@@ -14,6 +14,7 @@ from datetime import date
 from functools import cached_property
 from typing import Protocol
 
+from models.surname_words import EVERYDAY_SURNAMES
 from models.text_fold import cased_words, fold
 
 _MONTH_NAMES = [
@@ -46,7 +47,6 @@ _NUMERIC = re.compile(r"\b(\d{1,2})\s*([/.-])\s*(\d{1,2})\s*\2\s*(\d{4}|\d{2})\b
 _ISO = re.compile(r"\b(\d{4})\s*([/.-])\s*(\d{1,2})\s*\2\s*(\d{1,2})\b")
 _DIGIT_RUN = re.compile(r"\d[\d\s-]*\d")
 _POSTCODE = re.compile(r"\b[A-Z]{1,2}\d[A-Z\d]?\s*\d[A-Z]{2}\b", re.IGNORECASE)
-_FLAT = re.compile(r"^(flat|apartment|apt|unit|room|suite)\b", re.IGNORECASE)
 
 
 _STREET_LINE = re.compile(r"^\d+[a-z]?\s+\w{2,}", re.IGNORECASE)
@@ -196,8 +196,6 @@ class TextIndex:
     def names(self, parts: frozenset[str]) -> bool:
         """Whether a part of a name is a word of the text: case-blind, except that a part
         which is also an everyday word ("Green", "Hope") counts only when capitalised."""
-        from models.surname_words import EVERYDAY_SURNAMES
-
         for part in parts & self.words:
             if part not in EVERYDAY_SURNAMES:
                 return True

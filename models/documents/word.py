@@ -10,7 +10,7 @@ named as a redactor would look for them: "paragraph 7", "table 1, row 3", "footn
 from __future__ import annotations
 
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from posixpath import dirname, join, normpath
 
 from lxml import etree
@@ -322,8 +322,3 @@ def read_docx(data: bytes, *, what: str = "file", depth: int = 0) -> Reading:
     reading.extend(_links_and_embeddings(package, parts, depth))
     reading.hidden += _hidden(package)
     return reading
-
-
-def iter_parts(data: bytes) -> Iterator[str]:
-    """The names of the parts of a Word file (for tests and diagnostics)."""
-    yield from sorted(_Package(data, "file").names)
