@@ -15,9 +15,11 @@ from models import store
 from models.documents import DocumentRefused
 from services.documents import (
     DocumentCorrupt,
+    DocumentUnreadable,
     add_document,
     add_review_name,
     anonymisation_hits,
+    clear_anonymisation_hit,
     draft_comments,
     get_document,
     list_documents,
@@ -117,8 +119,10 @@ def documents_check(
     kind: KindOption,
     version: Annotated[int | None, typer.Option(help="The version (default: newest).")] = None,
 ) -> None:
-    """The anonymisation check: where the document holds the subject's identity or a listed
-    name, place by place. Exits 1 while a hit stands without an override."""
+    """The anonymisation check: where the document holds the subject's identity, a listed name
+    or hidden data (tracked changes, comments, personal properties), one 'place: kind' line per
+    hit. Exits 0 when nothing stands, 1 while a hit stands without a clearance or an override,
+    2 when the document could not be checked."""
     document_kind = _kind(kind)
     rt = ready()
     try:
@@ -126,20 +130,51 @@ def documents_check(
         check = release_check(rt, reference, document_kind) if version is None else None
     except store.NotFound as exc:
         fail(str(exc))
+    except (DocumentUnreadable, DocumentCorrupt) as exc:
+        fail(f"{reference} {exc}" if isinstance(exc, DocumentUnreadable) else str(exc))
     for hit in hits:
         typer.echo(str(hit))
-    if not hits:
-        typer.echo(f"{reference} {document_kind.value}: the anonymisation check found nothing")
+    standing = [h for h in hits if h.cleared_by is None]
+    if not standing:
+        what = "found nothing" if not hits else "found only hits cleared as not identifying"
+        typer.echo(f"{reference} {document_kind.value}: the anonymisation check {what}")
         return
     if check is not None and check.may_leave:
         typer.echo(f"{reference} {document_kind.value}: {check.why}")
         return
     typer.echo(
-        f"{reference} {document_kind.value}: {len(hits)} hits stand; add a redacted version "
-        "or record an override ('reviews documents override')",
+        f"{reference} {document_kind.value}: {len(standing)} hits stand; add a redacted version, "
+        "clear a harmless hit ('reviews documents clear') or record an override "
+        "('reviews documents override')",
         err=True,
     )
     raise typer.Exit(1)
+
+
+@documents_app.command("clear")
+def documents_clear(
+    reference: str,
+    kind: KindOption,
+    version: Annotated[int, typer.Option(help="The exact version the clearance is for.")],
+    place: Annotated[str, typer.Option(help="The place as 'documents check' names it.")],
+    reason: Annotated[str, typer.Option(help="Why the hit there is not identifying.")],
+) -> None:
+    """Clear the check's hits at one place of one version as not identifying (a harmless word),
+    with a reason; audited. A new version starts uncleared."""
+    document_kind = _kind(kind)
+    rt = ready()
+    cleared = attempt(
+        lambda: clear_anonymisation_hit(
+            rt, reference, document_kind, version, place, reason, actor=rt.settings.operator
+        ),
+        DocumentRefused,
+        DocumentUnreadable,
+        store.NotFound,
+    )
+    for hit in cleared:
+        typer.echo(f"{reference}: cleared {hit.place}: {hit.found} (version {version})")
+    if not cleared:
+        typer.echo(f"{reference}: the hits at {place!r} were already cleared")
 
 
 @documents_app.command("override")

@@ -13,6 +13,7 @@ from core.names import DocumentKind
 from models.documents import DocumentView, DraftCommentView, ListedName, ReviewNameView
 from models.orm import (
     Agency,
+    AnonymisationClearance,
     AnonymisationOverride,
     Document,
     DocumentSent,
@@ -145,6 +146,42 @@ def override_for(session: Session, document: Document) -> AnonymisationOverride 
             AnonymisationOverride.sha256 == document.sha256,
         )
     )
+
+
+def add_clearance(
+    session: Session,
+    *,
+    document: Document,
+    place: str,
+    found: str,
+    reason: str,
+    actor: str,
+    at: datetime,
+) -> AnonymisationClearance:
+    """Record that the hit ``found`` at ``place`` of this document version is not identifying."""
+    row = AnonymisationClearance(
+        document_id=document.id,
+        sha256=document.sha256,
+        place=place,
+        found=found,
+        reason=reason,
+        actor=actor,
+        at=at,
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def clearances(session: Session, document: Document) -> dict[tuple[str, str], str]:
+    """(place, found) → who cleared it, for exactly this version and content."""
+    found = session.scalars(
+        select(AnonymisationClearance).where(
+            AnonymisationClearance.document_id == document.id,
+            AnonymisationClearance.sha256 == document.sha256,
+        )
+    )
+    return {(row.place, row.found): row.actor for row in found}
 
 
 def record_document_sent(

@@ -451,6 +451,24 @@ class AnonymisationOverride(Base):
     at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
+class AnonymisationClearance(Base):
+    """The business manager's reasoned finding that one hit of the anonymisation check, at one
+    place of one document version, is not identifying (a harmless word). Bound to the file's
+    hash: a new version starts uncleared."""
+
+    __tablename__ = "anonymisation_clearance"
+    __table_args__ = (UniqueConstraint("document_id", "place", "found"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    document_id: Mapped[int] = mapped_column(ForeignKey("document.id"), index=True)
+    sha256: Mapped[str] = mapped_column(String(64))
+    place: Mapped[str] = mapped_column(String(300))
+    found: Mapped[str] = mapped_column(String(200))
+    reason: Mapped[str] = mapped_column(Text)
+    actor: Mapped[str] = mapped_column(String(200))
+    at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
 class DocumentSent(Base):
     """Which version (and hash) of a document went to whom, when, and how."""
 

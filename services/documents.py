@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -39,13 +40,16 @@ from models.documents import (
     DraftCommentView,
     Hit,
     LearningSummary,
+    ListedName,
     ReleaseCheck,
     ReviewNameView,
     TermsOfReference,
+    Unreadable,
     blob_path,
     find_hits,
+    hidden_data_hits,
     media_type_of,
-    text_places,
+    read_document,
 )
 from models.identity_guard import KnownIdentity
 from models.orm import Board, Document, Review
@@ -56,6 +60,7 @@ from services.links import TIMELINE_LINK, LinkRefused
 from services.runtime import Runtime
 
 DOCUMENT_LINK_SALT = "document-link"
+_COMMENT_AUTHOR = re.compile(r"(?<=comment \d)(\d*) by [^:→]*?(?=(, its author)?:| →)")
 DRAFT_CHECK_SALT = "draft-check"
 MAX_DRAFT_COMMENTS = 40
 
@@ -63,6 +68,11 @@ MAX_DRAFT_COMMENTS = 40
 class DocumentNotCleared(PermissionError):
     """The document may not leave the board: the anonymisation check found identity in it and
     no override was recorded for that version."""
+
+
+class DocumentUnreadable(ValueError):
+    """A stored document cannot be read completely, so the anonymisation check cannot pass it
+    (one line: the version and what is wrong)."""
 
 
 class DocumentCorrupt(RuntimeError):
@@ -115,6 +125,14 @@ def _identity(session: Session, review: Review) -> KnownIdentity | None:
     return store.known_identity(session, review.id)
 
 
+def _refuse_unreadable(name: str, media_type: str, data: bytes) -> None:
+    """:class:`DocumentRefused` naming the file when the check could not read it all."""
+    try:
+        read_document(media_type, data)
+    except Unreadable as why:
+        raise DocumentRefused(f"file: {name} {why}") from None
+
+
 def add_document(
     rt: Runtime,
     reference: str,
@@ -128,8 +146,10 @@ def add_document(
     """Check and store ``data`` as the next version of ``kind``; audited.
 
     Refused (:class:`DocumentRefused`, naming the field; nothing stored) when the file is empty,
-    too large, of a type not accepted, or its name holds the subject's identity or a listed
-    name (names are shown in lists and logs: the file's name must carry the pseudonym only).
+    too large, of a type not accepted, cannot be read completely (encrypted, damaged, truncated,
+    a scan with no text layer, a zip bomb: see :func:`read_document`), or its name holds the
+    subject's identity or a listed name (names are shown in lists and logs: the file's name
+    must carry the pseudonym only).
     With ``replay_key`` (a flow's stage storing what it made) the audit record is keyed, and a
     second call under that key returns the version the first stored instead of a new one.
     """
@@ -150,6 +170,7 @@ def add_document(
         )
         if hits:
             raise DocumentRefused(f"file: its name holds the {hits[0].found}; rename it")
+        _refuse_unreadable(name, media_type, data)
         # The file is in place before its row commits: a failed commit leaves only an unused
         # file (content-addressed, harmless), never a row without its file.
         sha256 = _write_blob(rt.settings.documents_dir, data)
@@ -270,13 +291,38 @@ def list_review_names(rt: Runtime, reference: str, *, actor: str) -> list[Review
 # --- the anonymisation check -----------------------------------------------------------------
 
 
-def _hits(rt: Runtime, session: Session, review: Review, document: Document) -> list[Hit]:
-    data = _read_blob(rt.settings.documents_dir, document.sha256)
-    return find_hits(
-        text_places(document.media_type, data),
-        _identity(session, review),
-        documents_store.listed_names(session, review.id),
+def _safe_place(place: str, identity: KnownIdentity | None, names: list[ListedName]) -> str:
+    """The place with any word of it that is itself identity (a comment's author, an attached
+    file's name) replaced by "[…]": hits are shown, audited and may reach a gate."""
+    if not find_hits([("", place)], identity, names):
+        return place
+    return "".join(
+        "[…]" if token.strip() and find_hits([("", token)], identity, names) else token
+        for token in re.split(r"(\s+|[,;:→])", place)
     )
+
+
+def _hits(rt: Runtime, session: Session, review: Review, document: Document) -> list[Hit]:
+    """Every hit of the version: identity by place (each marked if cleared), then hidden data.
+    :class:`DocumentUnreadable` when the file cannot be read completely."""
+    data = _read_blob(rt.settings.documents_dir, document.sha256)
+    try:
+        reading = read_document(document.media_type, data)
+    except Unreadable as why:
+        raise DocumentUnreadable(
+            f"{document.kind.value} version {document.version}: could not be checked: it {why}"
+        ) from None
+    identity = _identity(session, review)
+    names = documents_store.listed_names(session, review.id)
+    places = [(_safe_place(p, identity, names), text) for p, text in reading.places]
+    cleared = documents_store.clearances(session, document)
+    hits = [
+        h.model_copy(update={"cleared_by": cleared[(h.place, h.found)]})
+        if (h.place, h.found) in cleared
+        else h
+        for h in find_hits(places, identity, names)
+    ]
+    return hits + hidden_data_hits(reading.hidden)
 
 
 def anonymisation_hits(
@@ -339,8 +385,68 @@ def record_anonymisation_override(
         )
 
 
+def clear_anonymisation_hit(
+    rt: Runtime,
+    reference: str,
+    kind: DocumentKind,
+    version: int,
+    place: str,
+    reason: str,
+    *,
+    actor: str,
+) -> list[Hit]:
+    """Record that the check's hits at ``place`` of this version are not identifying (a
+    harmless word), and why; audited. Bound to the version's hash, so a new version starts
+    uncleared. Refused (naming the field) without a reason, for a place with no hit, or for
+    hidden data (which must be removed from the file). Returns the hits cleared."""
+    reason = " ".join(reason.split())
+    if not reason:
+        raise DocumentRefused("--reason: is required: say why the hit is not identifying")
+    with rt.sessions.begin() as session:
+        review = store.get_review(session, reference)
+        document = documents_store.get_document(
+            session, review_id=review.id, kind=kind, version=version
+        )
+        at_place = [h for h in _hits(rt, session, review, document) if h.place == place.strip()]
+        if not at_place:
+            raise DocumentRefused(f"--place: version {version} has no hit at {place.strip()!r}")
+        if not any(h.clearable for h in at_place):
+            raise DocumentRefused(
+                f"--place: {place.strip()!r} is hidden data: remove it from the file and add "
+                "a new version"
+            )
+        cleared = [h for h in at_place if h.clearable and h.cleared_by is None]
+        for hit in cleared:
+            documents_store.add_clearance(
+                session,
+                document=document,
+                place=hit.place,
+                found=hit.found,
+                reason=reason,
+                actor=actor,
+                at=rt.now(),
+            )
+            store.record_audit(
+                session,
+                review.id,
+                actor,
+                "anonymisation_hit_cleared",
+                {
+                    "kind": kind.value,
+                    "version": version,
+                    "sha256": document.sha256,
+                    "place": hit.place,
+                    "found": hit.found,
+                    "reason": reason,
+                },
+                rt.now(),
+            )
+        return cleared
+
+
 def _clearance(rt: Runtime, session: Session, review: Review, document: Document) -> ReleaseCheck:
-    hits = _hits(rt, session, review, document)
+    found = _hits(rt, session, review, document)
+    hits = [h for h in found if h.cleared_by is None]
     base: dict[str, Any] = {
         "reference": review.reference,
         "kind": document.kind,
@@ -349,12 +455,15 @@ def _clearance(rt: Runtime, session: Session, review: Review, document: Document
         "hits": hits,
     }
     if not hits:
-        return ReleaseCheck(**base, may_leave=True, why="the anonymisation check found nothing")
+        why = "the anonymisation check found nothing"
+        if found:
+            why = f"the anonymisation check's {len(found)} hits were cleared as not identifying"
+        return ReleaseCheck(**base, may_leave=True, why=why)
     override = documents_store.override_for(session, document)
     if override is not None:
         why = f"{len(hits)} hits overridden by {override.actor} on {override.at:%d %b %Y}"
         return ReleaseCheck(**base, may_leave=True, why=why)
-    why = f"{len(hits)} hits stand: add a redacted version or record an override"
+    why = f"{len(hits)} hits stand: add a redacted version, clear a harmless hit or override"
     return ReleaseCheck(**base, may_leave=False, why=why)
 
 
@@ -569,11 +678,16 @@ def queue_with_document(
 # --- what the review flow's gates read --------------------------------------------------------
 
 
+def _without_author(line: str) -> str:
+    return _COMMENT_AUTHOR.sub(r"\1", line)
+
+
 def release_blocked(
     rt: Runtime, session: Session, review: Review, kinds: Sequence[str]
 ) -> dict[str, list[str]]:
     """For each of ``kinds`` whose newest version may not leave the board: why, one line per
-    anonymisation hit (its version, place and kind, never the text), or that none is stored."""
+    anonymisation hit (its version, place and kind, never the text), or that none is stored.
+    These lines go to the gate's form in Prefect, so a comment's author is left out."""
     blocked: dict[str, list[str]] = {}
     for kind in map(DocumentKind, kinds):
         try:
@@ -583,7 +697,9 @@ def release_blocked(
             continue
         check = _clearance(rt, session, review, document)
         if not check.may_leave:
-            blocked[kind.value] = [f"version {check.version}, {hit}" for hit in check.hits]
+            blocked[kind.value] = [
+                f"version {check.version}, {_without_author(str(hit))}" for hit in check.hits
+            ]
     return blocked
 
 

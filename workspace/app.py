@@ -36,12 +36,18 @@ from models import action_plan_store as plans
 from models import store
 from models import workspace_store as ws
 from models.action_plan_store import ActionItemView, RecommendationView
+from models.documents import DocumentRefused
 from models.orm import Regime, Review, WorkspaceRole
 from notifications.exports import to_html
 from notifications.render import environment
 from services.accounts import SignIn, active_user, sign_in
 from services.action_plans import signoff_state
-from services.documents import get_document, list_documents
+from services.documents import (
+    DocumentUnreadable,
+    clear_anonymisation_hit,
+    get_document,
+    list_documents,
+)
 from services.runtime import Runtime, runtime
 
 HERE = Path(__file__).parent
@@ -361,6 +367,7 @@ def _review_page(
     reference: str,
     *,
     identity: Any = None,
+    clearance: str | None = None,
 ) -> HTMLResponse:
     rt = runtime()
     with rt.sessions() as db:
@@ -382,6 +389,8 @@ def _review_page(
         session,
         user=user,
         identity=identity,
+        clearance=clearance,
+        kinds=[k.value for k in DocumentKind],
         today=rt.today(),
         run_url=rt.settings.run_url,
         **sections,
@@ -410,6 +419,38 @@ def reveal(request: Request, session: Session, user: SignedIn, reference: str) -
         except store.NotFound:
             raise StarletteHTTPException(404, f"There is no review {reference}.") from None
     return _review_page(request, session, user, reference, identity=identity)
+
+
+@app.post("/reviews/{reference}/documents/clear", response_class=HTMLResponse)
+def clear_hit(
+    request: Request,
+    session: Session,
+    user: SignedIn,
+    reference: str,
+    kind: Annotated[str, Form()] = "",
+    version: Annotated[str, Form()] = "",
+    place: Annotated[str, Form()] = "",
+    reason: Annotated[str, Form()] = "",
+) -> HTMLResponse:
+    """Clear the anonymisation check's hits at one place of one document version as not
+    identifying, with a reason (the same service as 'reviews documents clear'; audited)."""
+    if user.role is not WorkspaceRole.BUSINESS_MANAGER:
+        raise StarletteHTTPException(403, "Only the business manager can clear a hit.")
+    try:
+        document_kind = DocumentKind(kind)
+        number = int(version)
+    except ValueError:
+        known = kind in {k.value for k in DocumentKind}
+        message = "version: give a number" if known else "kind: choose a kind of document"
+        return _review_page(request, session, user, reference, clearance=message)
+    try:
+        cleared = clear_anonymisation_hit(
+            runtime(), reference, document_kind, number, place, reason, actor=user.username
+        )
+    except (DocumentRefused, DocumentUnreadable, store.NotFound) as refused:
+        return _review_page(request, session, user, reference, clearance=str(refused))
+    message = "; ".join(f"cleared {h.place}: {h.found}" for h in cleared) or "already cleared"
+    return _review_page(request, session, user, reference, clearance=message)
 
 
 @app.get("/reviews/{reference}/timeline", response_class=HTMLResponse)

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from typer.testing import CliRunner
 
 from case_reviews.cli import app
+from core.names import DocumentKind
 from models import store
 from models.orm import AuditEvent, ObligationStatus
 from services.documents import record_draft_comments
@@ -191,4 +192,70 @@ def test_comments_lists_each_agencys_comments_by_section(cli_rt: Runtime, tmp_pa
     assert (code, out.strip()) == (
         0,
         "Northbridge Police (draft v1), 2. Findings: The visit was in March.",
+    )
+
+
+def test_a_harmless_hit_is_cleared_per_version_and_place_with_a_reason_audited(
+    cli_rt: Runtime, tmp_path: Path
+) -> None:
+    invoke("names", "add", "SCR-2026-001", "--name", "Dana Hope", "--role", "social worker")
+    report = tmp_path / "final.md"
+    report.write_text("Summary.\n\nHope was what the family held on to.\n\nsome hope remained.\n")
+    assert invoke("documents", "add", "SCR-2026-001", "--kind", "final_report", str(report))[0] == 0
+    code, out, _ = invoke("documents", "check", "SCR-2026-001", "--kind", "final_report")
+    # "Hope" is an everyday word: it counts only capitalised, so paragraph 3 is not a hit.
+    assert code == 1 and out.splitlines() == [
+        "paragraph 2: name listed for the review (social worker)"
+    ]
+    clear = ("documents", "clear", "SCR-2026-001", "--kind", "final_report", "--version", "1")
+    code, _, err = invoke(*clear, "--place", "paragraph 2", "--reason", " ")
+    assert code == 2 and err.startswith("--reason: is required")
+    code, _, err = invoke(*clear, "--place", "paragraph 9", "--reason", "a word")
+    assert code == 2 and "has no hit at 'paragraph 9'" in err
+    code, out, _ = invoke(*clear, "--place", "paragraph 2", "--reason", "the word hope, not her")
+    assert code == 0 and "cleared paragraph 2" in out
+    code, out, _ = invoke("documents", "check", "SCR-2026-001", "--kind", "final_report")
+    assert code == 0 and "cleared as not identifying by" in out
+    (audit,) = _audits(cli_rt, "anonymisation_hit_cleared")
+    assert audit.detail["place"] == "paragraph 2" and audit.detail["version"] == 1
+    assert audit.detail["reason"] == "the word hope, not her"
+
+    # The same content as a new version starts uncleared.
+    assert invoke("documents", "add", "SCR-2026-001", "--kind", "final_report", str(report))[0] == 0
+    assert invoke("documents", "check", "SCR-2026-001", "--kind", "final_report")[0] == 1
+
+
+def test_hidden_data_cannot_be_cleared_and_an_unreadable_stored_file_exits_2(
+    cli_rt: Runtime, tmp_path: Path
+) -> None:
+    from models import documents_store
+    from services.documents import store_file
+    from tests.anonymisation_corpus import _author
+
+    report = tmp_path / "final.docx"
+    report.write_bytes(_author())
+    assert invoke("documents", "add", "SCR-2026-001", "--kind", "final_report", str(report))[0] == 0
+    code, out, _ = invoke("documents", "check", "SCR-2026-001", "--kind", "final_report")
+    assert code == 1
+    assert "document property: author: hidden data; remove personal information first" in out
+    code, _, err = invoke(
+        "documents", "clear", "SCR-2026-001", "--kind", "final_report", "--version", "1",
+        "--place", "document property: author", "--reason", "it is mine",
+    )  # fmt: skip
+    assert code == 2 and "is hidden data" in err
+
+    # A file stored before the reader knew better (here: a truncated PDF) cannot be checked.
+    sha256 = store_file(cli_rt, b"%PDF-1.7\n1 0 obj")
+    with cli_rt.sessions.begin() as session:
+        review = store.get_review(session, "SCR-2026-001")
+        documents_store.add_document(
+            session, review_id=review.id, kind=DocumentKind.FINAL_REPORT, filename="old.pdf",
+            media_type="application/pdf", size=16, sha256=sha256, added_by="bm",
+            added_at=cli_rt.now(),
+        )  # fmt: skip
+    code, out, err = invoke("documents", "check", "SCR-2026-001", "--kind", "final_report")
+    assert code == 2 and out == ""
+    assert err.strip() == (
+        "SCR-2026-001 final_report version 2: could not be checked: "
+        "it is truncated (its end-of-file marker is missing)"
     )

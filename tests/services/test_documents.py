@@ -7,12 +7,14 @@ import hashlib
 import io
 import zipfile
 from datetime import date
+from typing import Any
 
 import pytest
 from pypdf import PdfReader
 from sqlalchemy import select
 
 from core.names import DocumentKind
+from models import store
 from models.documents import (
     LEARNING_SUMMARY_HEADINGS,
     DocumentRefused,
@@ -333,3 +335,23 @@ def test_learning_summary_pdf_holds_every_heading_and_answer(case: Case) -> None
         "Seven-minute briefing to every agency.",
     ):
         assert answer in text
+
+
+def test_the_gate_lines_leave_out_a_comments_author(case: Case) -> None:
+    from tests.anonymisation_corpus import _with
+
+    def comment(document: Any) -> None:
+        runs = document.paragraphs[0].runs
+        document.add_comment(runs, text="Ask Tobias", author="Reviewer A")
+
+    data = _with(comment, "Summary.")()
+    documents.add_document(case.rt, case.reference, FINAL, "final.docx", data, added_by="bm")
+    with case.rt.sessions() as session:
+        review = store.get_review(session, case.reference)
+        lines = documents.release_blocked(case.rt, session, review, [FINAL.value])
+    assert lines == {
+        "final_report": [
+            "version 1, comment 1: subject's name",
+            "version 1, comments: hidden data; delete all comments first",
+        ]
+    }

@@ -214,3 +214,36 @@ def test_the_review_page_lists_documents_and_the_action_plan(workspace: Workspac
     with workspace.rt.sessions() as session:
         read = session.scalars(select(AuditEvent).where(AuditEvent.action == "document_read")).one()
         assert read.actor == "chair" and read.detail["kind"] == "final_report"
+
+
+def test_the_business_manager_clears_a_harmless_hit_from_the_documents_section(
+    workspace: Workspace,
+) -> None:
+    from services.documents import add_review_name, release_check
+
+    rt, reference = workspace.rt, workspace.reference
+    add_review_name(rt, reference, "Dana Hope", "social worker", actor="bm")
+    add_document(
+        rt, reference, DocumentKind.FINAL_REPORT, "r.md", b"x\n\nHope held.\n", added_by="bm"
+    )
+    assert not release_check(rt, reference, DocumentKind.FINAL_REPORT).may_leave
+    form = {"kind": "final_report", "version": "1", "place": "paragraph 2"}
+    with workspace.signed_in("reader") as client:
+        token = csrf_of(client.get(f"/reviews/{reference}").text)
+        refused = client.post(
+            f"/reviews/{reference}/documents/clear",
+            data={**form, "reason": "a word", "csrf_token": token},
+        )
+        assert refused.status_code == 403
+    with workspace.signed_in("bm") as client:
+        page = client.get(f"/reviews/{reference}").text
+        assert "Clear a hit as not identifying" in page
+        data = {**form, "csrf_token": csrf_of(page)}
+        blank = client.post(f"/reviews/{reference}/documents/clear", data={**data, "reason": ""})
+        assert "--reason: is required" in blank.text
+        done = client.post(
+            f"/reviews/{reference}/documents/clear", data={**data, "reason": "the word hope"}
+        )
+        assert "cleared paragraph 2: name listed for the review (social worker)" in done.text
+    assert release_check(rt, reference, DocumentKind.FINAL_REPORT).may_leave
+    assert "anonymisation_hit_cleared" in _audit_actions(workspace)

@@ -10,7 +10,6 @@ kind of identity was found ("page 2", "subject's name"), never the identity itse
 from __future__ import annotations
 
 import io
-import re
 import zipfile
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
@@ -20,17 +19,11 @@ from typing import Annotated
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from core.names import DocumentKind
-from models.identity_guard import KnownIdentity, TextIndex
+from models.documents.reading import DOCX, MARKDOWN, PDF, TEXT, read_document
+from models.identity_guard import KnownIdentity, TextIndex, name_parts
 
-PDF = "application/pdf"
-DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
-MARKDOWN = "text/markdown"
-TEXT = "text/plain"
 EXTENSIONS = {PDF: ".pdf", DOCX: ".docx", MARKDOWN: ".md", TEXT: ".txt"}
 ACCEPTED = "PDF, Word (.docx), Markdown (.md) or plain text (.txt)"
-
-_WORD = re.compile(r"\w+")
-_BLANK_LINES = re.compile(r"\n\s*\n")
 
 
 class DocumentRefused(ValueError):
@@ -113,9 +106,14 @@ def media_type_of(filename: str, data: bytes, *, max_bytes: int) -> str:
         return PDF
     suffix = PurePath(filename).suffix.lower()
     if data.startswith(b"PK") and zipfile.is_zipfile(io.BytesIO(data)):
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            if "word/document.xml" in archive.namelist():
-                return DOCX
+        try:
+            with zipfile.ZipFile(io.BytesIO(data)) as archive:
+                if "word/document.xml" in archive.namelist():
+                    return DOCX
+        except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError):
+            raise DocumentRefused(
+                f"file: {filename} is damaged (its zip structure cannot be read)"
+            ) from None
         raise DocumentRefused(f"file: is a zip archive but not a Word document; send {ACCEPTED}")
     if suffix in {".md", ".markdown", ".txt"}:
         try:
@@ -126,7 +124,9 @@ def media_type_of(filename: str, data: bytes, *, max_bytes: int) -> str:
             raise DocumentRefused(f"file: {filename} is not text (it holds NUL bytes)")
         return TEXT if suffix == ".txt" else MARKDOWN
     if suffix in {".pdf", ".docx"}:
-        raise DocumentRefused(f"file: {filename} is named {suffix} but its content is not")
+        raise DocumentRefused(
+            f"file: {filename} is named {suffix} but its content is not (damaged or truncated?)"
+        )
     raise DocumentRefused(
         f"file: {filename or 'the file'} is not an accepted type; send {ACCEPTED}"
     )
@@ -135,57 +135,75 @@ def media_type_of(filename: str, data: bytes, *, max_bytes: int) -> str:
 # --- reading the text, place by place --------------------------------------------------------
 
 
-def _paragraphs(text: str) -> list[str]:
-    return [p.strip() for p in _BLANK_LINES.split(text.replace("\r\n", "\n")) if p.strip()]
-
-
 def text_places(media_type: str, data: bytes) -> list[tuple[str, str]]:
-    """The document's text as (place, text) pairs: a PDF page by page ("page 2"), a Word
-    document paragraph by paragraph ("paragraph 7", counting the paragraphs that hold text),
-    then its tables ("table 1, row 3") and its headers and footers; Markdown and text paragraph
-    by paragraph, paragraphs being separated by blank lines."""
-    if media_type == PDF:
-        # pypdf takes a fifth of a second to import; only the commands that read PDFs load it.
-        from pypdf import PdfReader
-
-        reader = PdfReader(io.BytesIO(data))
-        return [(f"page {n}", page.extract_text() or "") for n, page in enumerate(reader.pages, 1)]
-    if media_type == DOCX:
-        return _docx_places(data)
-    return [(f"paragraph {n}", p) for n, p in enumerate(_paragraphs(data.decode("utf-8")), 1)]
-
-
-def _docx_places(data: bytes) -> list[tuple[str, str]]:
-    import docx  # python-docx pulls in lxml; loaded only when a Word file is read
-
-    document = docx.Document(io.BytesIO(data))
-    body = [p.text for p in document.paragraphs if p.text.strip()]
-    places = [(f"paragraph {n}", text) for n, text in enumerate(body, 1)]
-    for t, table in enumerate(document.tables, 1):
-        for r, row in enumerate(table.rows, 1):
-            cells = " | ".join(cell.text for cell in row.cells)
-            places.append((f"table {t}, row {r}", cells))
-    for s, section in enumerate(document.sections, 1):
-        for part, label in ((section.header, "header"), (section.footer, "footer")):
-            text = "\n".join(p.text for p in part.paragraphs if p.text.strip())
-            if text:
-                places.append((f"{label} of section {s}", text))
-    return places
+    """The document's text as (place, text) pairs (see :func:`read_document`)."""
+    return read_document(media_type, data).places
 
 
 # --- the anonymisation check ------------------------------------------------------------------
 
 
 class Hit(BaseModel):
-    """Where identity was found and what kind: never the identity text itself."""
+    """Where identity was found and what kind: never the identity text itself. A hit that is
+    not ``clearable`` is hidden data (tracked changes, comments, personal properties) that
+    must be removed from the file, not cleared as harmless."""
 
     model_config = ConfigDict(frozen=True)
 
     place: str
     found: str
+    clearable: bool = True
+    cleared_by: str | None = None
 
     def __str__(self) -> str:
-        return f"{self.place}: {self.found}"
+        cleared = f" (cleared as not identifying by {self.cleared_by})" if self.cleared_by else ""
+        return f"{self.place}: {self.found}{cleared}"
+
+
+# Words that name a kind of place, not a place: a listed school "Larkspur Academy" is found by
+# "Larkspur", not by "academy trust".
+_GENERIC_WORDS = frozenset(
+    [
+        "academy",
+        "school",
+        "primary",
+        "secondary",
+        "junior",
+        "infant",
+        "infants",
+        "nursery",
+        "college",
+        "high",
+        "trust",
+        "church",
+        "england",
+        "saint",
+        "st",
+        "the",
+        "of",
+        "and",
+        "c",
+        "e",
+        "ce",
+        "rc",
+        "catholic",
+        "community",
+        "centre",
+        "center",
+        "road",
+        "street",
+        "lane",
+        "avenue",
+        "close",
+        "house",
+        "hospital",
+        "surgery",
+        "practice",
+        "health",
+        "centre",
+        "clinic",
+    ]
+)
 
 
 class ListedName(BaseModel):
@@ -197,8 +215,10 @@ class ListedName(BaseModel):
     @property
     def words(self) -> frozenset[str]:
         """Each word of the name of three letters or more, case-folded, as the subject's name
-        is checked: a surname on its own gives a person away."""
-        return frozenset(w.casefold() for w in _WORD.findall(self.name) if len(w) >= 3)
+        is checked (a surname on its own gives a person away), less the generic words of an
+        institution's name ("academy", "school") when the name has others."""
+        parts = name_parts(self.name)
+        return parts - _GENERIC_WORDS or parts
 
 
 _SUBJECT = {
@@ -215,15 +235,26 @@ def find_hits(
     names: Sequence[ListedName] = (),
 ) -> list[Hit]:
     """Every place whose text holds the subject's name, date of birth, NHS number or address
-    (as the identity guard finds them), or a word of a listed name (whole word, case-blind)."""
+    (as the identity guard finds them), or a word of a listed name (whole word, case-blind
+    except for everyday words, see :meth:`TextIndex.names`)."""
     hits: list[Hit] = []
     for place, text in places:
         index = TextIndex(text)
         if identity is not None:
             hits += [Hit(place=place, found=_SUBJECT[leak]) for leak in index.leaks(identity)]
         for listed in names:
-            if listed.words & index.words:
+            if index.names(listed.words):
                 hits.append(Hit(place=place, found=f"name listed for the review ({listed.role})"))
+    return list(dict.fromkeys(hits))
+
+
+def hidden_data_hits(reasons: Iterable[str]) -> list[Hit]:
+    """Hidden data as hits that block release until the file is cleaned ("tracked changes:
+    accept or reject all tracked changes first")."""
+    hits = []
+    for reason in dict.fromkeys(reasons):
+        place, _, what = reason.rpartition(": ")
+        hits.append(Hit(place=place or "file", found=f"hidden data; {what}", clearable=False))
     return hits
 
 

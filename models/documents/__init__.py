@@ -1,0 +1,55 @@
+"""A review's documents, without the database: what a stored document is, which files are
+accepted, how their text is read place by place (:mod:`.reading`, :mod:`.word`, :mod:`.pdf`)
+and what the anonymisation check finds there (:mod:`.base`)."""
+
+from models.documents.base import (
+    ACCEPTED,
+    EXTENSIONS,
+    LEARNING_SUMMARY_HEADINGS,
+    DocumentRefused,
+    DocumentView,
+    DraftCommentView,
+    Hit,
+    LearningSummary,
+    ListedName,
+    Milestone,
+    Recommendation,
+    ReleaseCheck,
+    ReviewNameView,
+    TermsOfReference,
+    blob_path,
+    find_hits,
+    hidden_data_hits,
+    media_type_of,
+    text_places,
+)
+from models.documents.reading import DOCX, MARKDOWN, PDF, TEXT, Reading, Unreadable, read_document
+
+__all__ = [
+    "ACCEPTED",
+    "DOCX",
+    "EXTENSIONS",
+    "LEARNING_SUMMARY_HEADINGS",
+    "MARKDOWN",
+    "PDF",
+    "TEXT",
+    "DocumentRefused",
+    "DocumentView",
+    "DraftCommentView",
+    "Hit",
+    "LearningSummary",
+    "ListedName",
+    "Milestone",
+    "Reading",
+    "Recommendation",
+    "ReleaseCheck",
+    "ReviewNameView",
+    "TermsOfReference",
+    "Unreadable",
+    "blob_path",
+    "find_hits",
+    "hidden_data_hits",
+    "media_type_of",
+    "read_document",
+    "text_places",
+]
