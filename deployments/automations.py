@@ -58,10 +58,20 @@ def zombie_automation(silent_after: timedelta) -> Automation:
 
 
 def apply_zombie_automation(silent_after: timedelta) -> None:
-    """Create the automation, or replace one of the same name (idempotent: run on every
-    deployment)."""
+    """Create the automation, or update the one of the same name in place (run on every
+    deployment, so every release).
+
+    In place, never deleted and created again: a proactive trigger keeps, per flow run, the
+    heartbeat it is waiting after; a new automation starts with none, so a run whose process
+    died just before a release would never be marked crashed. Copies left by an older
+    release's delete-and-create are removed."""
     wanted = zombie_automation(silent_after)
     with prefect_client() as client:
-        for existing in client.read_automations_by_name(ZOMBIE_AUTOMATION):
-            client.delete_automation(existing.id)
-    wanted.create()
+        found = client.read_automations_by_name(ZOMBIE_AUTOMATION)
+        if not found:
+            wanted.create()
+            return
+        keep, *extra = sorted(found, key=lambda a: str(a.id))
+        client.update_automation(keep.id, wanted)
+        for copy in extra:
+            client.delete_automation(copy.id)

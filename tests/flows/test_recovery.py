@@ -121,9 +121,13 @@ def test_a_run_that_keeps_crashing_is_left_for_a_person_after_three_recoveries(
 
 def test_the_zombie_automation_is_created_once_and_spares_suspended_runs(prefect_api) -> None:
     apply_zombie_automation(timedelta(minutes=10))
-    apply_zombie_automation(timedelta(minutes=10))
+    with get_client(sync_client=True) as client:
+        (first,) = client.read_automations_by_name(ZOMBIE_AUTOMATION)
+    apply_zombie_automation(timedelta(minutes=10))  # the next release
     with get_client(sync_client=True) as client:
         (automation,) = client.read_automations_by_name(ZOMBIE_AUTOMATION)
+    # Updated in place: a new automation would forget the heartbeats it is waiting after.
+    assert automation.id == first.id
     trigger = automation.trigger
     assert trigger.after == {"prefect.flow-run.heartbeat"}  # type: ignore[union-attr]
     # A review waiting at a gate sends no heartbeats; it must not be crashed for that.
