@@ -30,6 +30,7 @@ from typing import Any
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy.orm import Session
 
+from core.markup import escape_markdown
 from core.names import AgencyDuty, DocumentKind, agency_obligation_key, obligation_key
 from models import documents_store, store
 from models.documents import (
@@ -598,7 +599,7 @@ def final_report_notes(session: Session, review: Review) -> list[str]:
     lines = ["", "### Final report versions stored"]
     lines += [
         f"- version {d.version}: {d.size:,} bytes, sha256 {d.sha256[:12]}, added "
-        f"{d.added_at:%d %b %Y} by {d.added_by}"
+        f"{d.added_at:%d %b %Y} by {escape_markdown(d.added_by)}"
         for d in versions
     ] or [f"- none yet: 'reviews documents add {review.reference} --kind final_report FILE'"]
     comments = documents_store.draft_comments(session, review.id)
@@ -607,9 +608,9 @@ def final_report_notes(session: Session, review: Review) -> list[str]:
         for o in store.open_obligations(session, review.id, milestone=DRAFT_CHECK_MILESTONE)
     ]
     lines += ["", "### Agencies' factual-accuracy comments on the draft"]
-    lines += [f"- {c}" for c in comments] or ["- none received"]
+    lines += [f"- {escape_markdown(str(c))}" for c in comments] or ["- none received"]
     if awaited:
-        lines.append(f"- not yet answered: {', '.join(awaited)}")
+        lines.append(f"- not yet answered: {escape_markdown(', '.join(awaited))}")
     return lines
 
 
