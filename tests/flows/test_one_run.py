@@ -11,6 +11,7 @@ from uuid import UUID
 import pytest
 from prefect import get_client
 from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterId
+from prefect.client.schemas.objects import State
 from sqlalchemy import select, update
 
 from case_reviews.simulation.scenario import answer
@@ -216,9 +217,9 @@ def test_an_answer_given_before_the_form_is_stored_waits_for_it(prefect_api: Non
         deployment = client.read_deployment_by_name(REVIEW_DEPLOYMENT)
         # Never executed (nothing serves the deployment here): the test sets its states.
         run = client.create_flow_run_from_deployment(deployment.id, parameters={"reference": "X"})
-        suspended = Suspended(timeout_seconds=None, pause_key="gate-1")
+        suspended: State[Any] = Suspended(timeout_seconds=None, pause_key="gate-1")
         keyset = keyset_from_paused_state(suspended)
-        suspended.state_details.run_input_keyset = keyset
+        suspended.state_details.run_input_keyset = {str(k): v for k, v in keyset.items()}
         client.set_flow_run_state(run.id, suspended, force=True)
 
     def store_the_form_late() -> None:
