@@ -232,6 +232,8 @@ def _demo_settings(
         "portal_url": portal_url,
         "prefect_api_url": f"{ui_url}/api",
         "prefect_auth_file": var_dir / PREFECT_AUTH_FILE,
+        "portal_secret_file": var_dir / PORTAL_SECRET_FILE,
+        "workspace_secret_file": var_dir / WORKSPACE_SECRET_FILE,
     }
     if base.portal_secret.get_secret_value() == DEFAULT_PORTAL_SECRET:
         secret, _created = read_or_create_secret(var_dir / PORTAL_SECRET_FILE)

@@ -42,14 +42,23 @@ def read_or_create_secret(path: Path) -> tuple[str, bool]:
     return value, True
 
 
+def read_stored_secret(path: Path) -> str | None:
+    """The secret the demo stored at ``path``, or None if there is no such (non-empty) file."""
+    try:
+        value = path.read_text(encoding="utf-8").strip()
+    except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+        return None
+    return value or None
+
+
 def use_stored_prefect_auth(path: Path) -> None:
     """Give this process's Prefect client the auth string stored at ``path`` (by the demo),
     unless ``PREFECT_API_AUTH_STRING`` is set already. Call before Prefect is imported: it
     reads its settings once."""
-    if PREFECT_AUTH_VARIABLE in os.environ or not path.is_file():
+    if PREFECT_AUTH_VARIABLE in os.environ:
         return
-    value = path.read_text(encoding="utf-8").strip()
-    if value:
+    value = read_stored_secret(path)
+    if value is not None:
         os.environ[PREFECT_AUTH_VARIABLE] = value
 
 

@@ -53,7 +53,7 @@ from models.orm import Board, Document, Review
 from notifications.outbox import queue_message
 from notifications.pdf import html_to_pdf
 from notifications.render import RenderedEmail, render_page
-from services.links import TIMELINE_LINK, LinkRefused
+from services.links import TIMELINE_LINK, LinkRefused, portal_serializer
 from services.runtime import Runtime
 
 DOCUMENT_LINK_SALT = "document-link"
@@ -481,7 +481,7 @@ def _cleared_document(
 
 
 def _serializer(rt: Runtime) -> URLSafeSerializer:
-    return URLSafeSerializer(rt.settings.portal_secret.get_secret_value(), salt=DOCUMENT_LINK_SALT)
+    return portal_serializer(rt, DOCUMENT_LINK_SALT)
 
 
 def panel_copy_link(

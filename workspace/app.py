@@ -32,6 +32,7 @@ from sqlalchemy.orm import Session as DbSession
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from core.names import DocumentKind
+from core.secrets import check_workspace_secret
 from models import action_plan_store as plans
 from models import store
 from models import workspace_store as ws
@@ -88,7 +89,10 @@ class NotSignedIn(Exception):
 
 
 def _serializer(rt: Runtime) -> URLSafeSerializer:
-    return URLSafeSerializer(rt.settings.workspace_secret.get_secret_value(), salt=SESSION_SALT)
+    # Never the published default: anyone could forge a sign-in (refused, naming the setting).
+    secret = rt.settings.workspace_secret.get_secret_value()
+    check_workspace_secret(secret)
+    return URLSafeSerializer(secret, salt=SESSION_SALT)
 
 
 def _new_session(rt: Runtime, username: str | None = None) -> WorkspaceSession:
