@@ -41,7 +41,7 @@ from models.orm import Regime, Review, WorkspaceRole
 from notifications.exports import to_html
 from notifications.render import environment
 from services.accounts import SignIn, active_user, sign_in
-from services.action_plans import signoff_state
+from services.action_plans import ActionRefused, resend_signoff_links, signoff_state
 from services.documents import get_document, list_documents
 from services.runtime import Runtime, runtime
 
@@ -414,6 +414,21 @@ def reveal(request: Request, session: Session, user: SignedIn, reference: str) -
         except store.NotFound:
             raise StarletteHTTPException(404, f"There is no review {reference}.") from None
     return _review_page(request, session, user, reference, identity=identity)
+
+
+@app.post("/reviews/{reference}/plan/resend-links", response_class=HTMLResponse)
+def resend_links(request: Request, session: Session, user: SignedIn, reference: str) -> Response:
+    """Resend the owner agencies' sign-off links (the business manager only), audited."""
+    if user.role is not WorkspaceRole.BUSINESS_MANAGER:
+        raise StarletteHTTPException(403, "Only the business manager can resend links.")
+    rt = runtime()
+    try:
+        resend_signoff_links(rt, reference, user.username)
+    except store.NotFound:
+        raise StarletteHTTPException(404, f"There is no review {reference}.") from None
+    except ActionRefused as exc:
+        raise StarletteHTTPException(409, str(exc)) from None
+    return RedirectResponse(f"/reviews/{reference}", status_code=303)
 
 
 @app.get("/reviews/{reference}/timeline", response_class=HTMLResponse)
