@@ -11,6 +11,8 @@ import os
 import secrets
 from pathlib import Path
 
+from core.files import private_dir
+
 #: The portal secret's published default: links signed with it can be forged by anyone.
 DEFAULT_PORTAL_SECRET = "change-me-in-production"
 #: Prefect reads its client's auth string from this variable (the server's is
@@ -28,7 +30,7 @@ def read_or_create_secret(path: Path) -> tuple[str, bool]:
     Returns the secret and whether it was created by this call. The file is created with mode
     0600 atomically (``O_EXCL``), so two first starts cannot write different secrets.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(path.parent)
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:

@@ -30,6 +30,7 @@ from typing import Any
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy.orm import Session
 
+from core.files import private_dir
 from core.markup import escape_markdown
 from core.names import AgencyDuty, DocumentKind, agency_obligation_key, obligation_key
 from models import documents_store, store
@@ -79,7 +80,7 @@ def _write_blob(root: Path, data: bytes) -> str:
     target = blob_path(root, sha256)
     if target.is_file():
         return sha256
-    target.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(target.parent)  # mkstemp makes the file itself 0600
     handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=".incoming-")
     try:
         with os.fdopen(handle, "wb") as out:
