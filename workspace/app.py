@@ -33,6 +33,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from core.names import DocumentKind
 from core.secrets import check_workspace_secret
+from core.web import SecurityHeaders
 from models import action_plan_store as plans
 from models import store
 from models import workspace_store as ws
@@ -177,6 +178,7 @@ app = FastAPI(
     dependencies=[Depends(csrf_protect)],
 )
 app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+app.add_middleware(SecurityHeaders, referrer_policy="same-origin")
 
 Session = Annotated[WorkspaceSession, Depends(read_session)]
 SignedIn = Annotated[User, Depends(current_user)]
