@@ -41,7 +41,7 @@ from models.action_plan_store import ActionItemView, RecommendationView
 from models.orm import Regime, Review, WorkspaceRole
 from notifications.exports import to_html
 from notifications.render import environment
-from services.accounts import SignIn, active_user, sign_in
+from services.accounts import SignIn, active_user, sign_in, sign_out
 from services.action_plans import ActionRefused, resend_signoff_links, signoff_state
 from services.documents import get_document, list_documents
 from services.runtime import Runtime, runtime
@@ -63,6 +63,7 @@ class WorkspaceSession:
     csrf: str
     issued: datetime
     fresh: bool = False  # not from the request's cookie: the response must set it
+    generation: int = 0  # the user's session generation when it was issued
 
 
 @dataclass(frozen=True)
@@ -96,8 +97,10 @@ def _serializer(rt: Runtime) -> URLSafeSerializer:
     return URLSafeSerializer(secret, salt=SESSION_SALT)
 
 
-def _new_session(rt: Runtime, username: str | None = None) -> WorkspaceSession:
-    return WorkspaceSession(username, secrets.token_urlsafe(32), rt.now(), fresh=True)
+def _new_session(rt: Runtime, username: str | None = None, generation: int = 0) -> WorkspaceSession:
+    return WorkspaceSession(
+        username, secrets.token_urlsafe(32), rt.now(), fresh=True, generation=generation
+    )
 
 
 def read_session(request: Request) -> WorkspaceSession:
@@ -109,7 +112,9 @@ def read_session(request: Request) -> WorkspaceSession:
         try:
             data: Any = _serializer(rt).loads(raw)
             issued = datetime.fromisoformat(str(data["t"]))
-            session = WorkspaceSession(data["u"], str(data["c"]), issued)
+            session = WorkspaceSession(
+                data["u"], str(data["c"]), issued, generation=int(data.get("g", -1))
+            )
         except (BadSignature, KeyError, TypeError, ValueError):
             log.info("workspace session cookie refused")
         else:
@@ -122,7 +127,12 @@ def read_session(request: Request) -> WorkspaceSession:
 def _set_cookie(request: Request, response: Response, session: WorkspaceSession) -> None:
     rt = runtime()
     value = _serializer(rt).dumps(
-        {"u": session.username, "c": session.csrf, "t": session.issued.isoformat()}
+        {
+            "u": session.username,
+            "c": session.csrf,
+            "t": session.issued.isoformat(),
+            "g": session.generation,
+        }
     )
     response.set_cookie(
         COOKIE,
@@ -135,6 +145,23 @@ def _set_cookie(request: Request, response: Response, session: WorkspaceSession)
     )
 
 
+def _same_origin(request: Request) -> bool:
+    """Whether an unsafe request comes from the workspace's own pages: its Origin (or, when a
+    browser sends none, its Referer) is this site; a request naming neither is left to the
+    CSRF token alone (not a browser's cross-site form)."""
+    own = {
+        f"{request.url.scheme}://{request.url.netloc}",
+        runtime().settings.workspace_url.rstrip("/"),
+    }
+    origin = request.headers.get("origin")
+    if origin is not None:
+        return origin.rstrip("/") in own
+    referer = request.headers.get("referer")
+    if referer:
+        return any(referer == o or referer.startswith(o + "/") for o in own)
+    return True
+
+
 async def csrf_protect(
     request: Request, session: Annotated[WorkspaceSession, Depends(read_session)]
 ) -> None:
@@ -142,6 +169,14 @@ async def csrf_protect(
     field ``csrf_token`` (a fresh session has no form yet, so it cannot pass)."""
     if request.method not in UNSAFE_METHODS:
         return
+    if not _same_origin(request):
+        log.warning(
+            "workspace: %s %s refused: from another origin (%s)",
+            request.method,
+            request.url.path,
+            request.headers.get("origin") or request.headers.get("referer"),
+        )
+        raise StarletteHTTPException(403, "The form has expired. Go back, reload and try again.")
     form = await request.form()
     sent = str(form.get("csrf_token", ""))
     if session.fresh or not sent or not hmac.compare_digest(sent, session.csrf):
@@ -166,6 +201,10 @@ def current_user(
     if user is None:
         if header:
             raise StarletteHTTPException(403, "Your account is not set up in the workspace.")
+        raise NotSignedIn
+    if not header and user.session_generation != session.generation:
+        # Signed out, disabled, re-passworded or re-roled since this cookie was issued.
+        log.info("workspace: an ended session of %s was refused", username)
         raise NotSignedIn
     return User(user.username, user.role)
 
@@ -294,12 +333,15 @@ def login(
         )
     response = RedirectResponse(_safe_next(next), status_code=303)
     # A new session (and CSRF token) on sign-in, so a token seen before it is worthless.
-    _set_cookie(request, response, _new_session(rt, result.username))
+    _set_cookie(request, response, _new_session(rt, result.username, result.generation))
     return response
 
 
 @app.post("/logout")
-def logout(request: Request) -> Response:
+def logout(request: Request, session: Session) -> Response:
+    """Sign out: this session, and every copy of its cookie, stops working."""
+    if session.username and not session.fresh:
+        sign_out(runtime(), session.username, session.generation)
     response = RedirectResponse("/login", status_code=303)
     _set_cookie(request, response, _new_session(runtime()))
     return response
