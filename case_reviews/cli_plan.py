@@ -30,6 +30,7 @@ from services.action_plans import (
     close_item,
     proceed_without_signoff,
     request_signoffs,
+    resend_signoff_links,
     signoff_state,
 )
 from services.runtime import Runtime, runtime
@@ -189,6 +190,19 @@ def plan_request_signoff(reference: str) -> None:
     rt = ready()
     queued = attempt(lambda: request_signoffs(rt, reference), store.NotFound, ActionRefused)
     typer.echo(f"{reference}: {queued} sign-off requests queued")
+
+
+@plan_app.command("resend-links")
+def plan_resend_links(reference: str) -> None:
+    """Send each owner agency that has not answered its sign-off a fresh link (signed with the
+    portal's key now); each resend sends once, and is audited."""
+    rt = ready()
+    queued = attempt(
+        lambda: resend_signoff_links(rt, reference, rt.settings.operator),
+        store.NotFound,
+        ActionRefused,
+    )
+    typer.echo(f"{reference}: {queued} sign-off links resent")
 
 
 @plan_app.command("proceed-without")

@@ -39,6 +39,7 @@ from sqlalchemy.engine import make_url
 from case_reviews.examples import BOARD, referral_file
 from case_reviews.simulation.scenario import answer_now
 from core.config import Settings
+from core.files import private_dir
 from core.secrets import DEFAULT_PORTAL_SECRET, read_or_create_secret
 from deployments import driver
 from deployments.serve import REVIEW_DEPLOYMENT
@@ -235,6 +236,8 @@ def _demo_settings(
         "portal_url": portal_url,
         "prefect_api_url": f"{ui_url}/api",
         "prefect_auth_file": var_dir / PREFECT_AUTH_FILE,
+        "portal_secret_file": var_dir / PORTAL_SECRET_FILE,
+        "workspace_secret_file": var_dir / WORKSPACE_SECRET_FILE,
     }
     if base.portal_secret.get_secret_value() == DEFAULT_PORTAL_SECRET:
         secret, _created = read_or_create_secret(var_dir / PORTAL_SECRET_FILE)
@@ -508,7 +511,7 @@ def up(
     _check_port_free(smtp_port, "the mail catcher")
     _check_port_free(portal_port, "the agency portal")
     _check_port_free(workspace_port, "the board workspace")
-    var_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(var_dir)
 
     services: list[_Service] = []
     with ExitStack() as stack:

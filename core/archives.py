@@ -11,7 +11,12 @@ from __future__ import annotations
 import io
 import zipfile
 
-from core.limits import ZIP_MAX_MEMBERS, ZIP_MAX_RATIO, ZIP_MAX_UNPACKED_BYTES
+from core.limits import (
+    MACRO_PARTS,
+    ZIP_MAX_MEMBERS,
+    ZIP_MAX_RATIO,
+    ZIP_MAX_UNPACKED_BYTES,
+)
 
 
 class ArchiveRefused(ValueError):
@@ -43,6 +48,12 @@ def check_zip(data: bytes, *, what: str = "file") -> zipfile.ZipFile:
             raise ArchiveRefused(
                 f"{what}: part {member.filename[:60]} unpacks to more than {ZIP_MAX_RATIO} times "
                 "its packed size (a zip bomb?)"
+            )
+    for member in members:
+        if member.filename.lower().rsplit("/", 1)[-1] in MACRO_PARTS:
+            raise ArchiveRefused(
+                f"{what}: carries macros ({member.filename[:60]}); save it without macros "
+                "(e.g. as .docx or .xlsx) and send that"
             )
     return archive
 

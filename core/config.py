@@ -7,11 +7,11 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from core.clock import parse_fixed_clock
-from core.secrets import DEFAULT_PORTAL_SECRET
+from core.secrets import DEFAULT_PORTAL_SECRET, read_stored_secret
 
 
 class MailSettingError(ValueError):
@@ -82,7 +82,13 @@ class Settings(BaseSettings):
     )
     portal_secret: SecretStr = Field(
         default=SecretStr(DEFAULT_PORTAL_SECRET),
-        description="Key that signs agency portal links (the portal refuses the default).",
+        description="Key that signs agency portal links; left at the default, the one the "
+        "demo keeps in portal_secret_file is read (nothing signs with the default itself).",
+    )
+    portal_secret_file: Path = Field(
+        default=Path("var/portal-secret"),
+        description="Where the demo keeps the portal signing key it drew; every process reads "
+        "it when REVIEWS_PORTAL_SECRET is not set.",
     )
     themes_file: Path | None = Field(
         default=None,
@@ -124,8 +130,14 @@ class Settings(BaseSettings):
         default="http://127.0.0.1:8900", description="Base URL of the board's workspace."
     )
     workspace_secret: SecretStr = Field(
-        default=SecretStr("change-me-in-production"),
-        description="Key that signs the workspace's session cookies.",
+        default=SecretStr(DEFAULT_PORTAL_SECRET),
+        description="Key that signs the workspace's session cookies; left at the default, "
+        "the one the demo keeps in workspace_secret_file is read.",
+    )
+    workspace_secret_file: Path = Field(
+        default=Path("var/workspace-secret"),
+        description="Where the demo keeps the workspace signing key it drew; read when "
+        "REVIEWS_WORKSPACE_SECRET is not set.",
     )
     workspace_session_hours: int = Field(
         default=8, ge=1, description="How long a workspace sign-in lasts."
@@ -165,6 +177,20 @@ class Settings(BaseSettings):
         if value != "system":
             parse_fixed_clock(value)  # raises ValueError naming what is wrong
         return value
+
+    @model_validator(mode="after")
+    def _stored_secrets(self) -> Settings:
+        # One source for each signing key, read the same way by the CLI, the portal, the
+        # workspace and the workers: the environment (production), else the demo's file.
+        for setting, stored in (
+            ("portal_secret", self.portal_secret_file),
+            ("workspace_secret", self.workspace_secret_file),
+        ):
+            if getattr(self, setting).get_secret_value() == DEFAULT_PORTAL_SECRET:
+                value = read_stored_secret(stored)
+                if value is not None:
+                    setattr(self, setting, SecretStr(value))
+        return self
 
     @field_validator("mail_url")
     @classmethod

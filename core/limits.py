@@ -38,3 +38,18 @@ ZIP_MAX_MEMBERS = 2_000
 """Parts in one .docx or .xlsx (a long report holds a few hundred)."""
 ZIP_MAX_RATIO = 200
 """How many times its packed size one part may unpack to (XML packs ~10x; a bomb 1,000x+)."""
+
+# --- spreadsheets (timelines, action plans): read streaming, within these -------------------
+SHEET_MAX_ROWS = 20_000
+"""Rows in one uploaded timeline or plan (a long timeline has a few hundred)."""
+SHEET_MAX_COLUMNS = 100
+"""Columns in one uploaded sheet (the templates have under twenty)."""
+SHEET_MAX_CELL_CHARS = 32_767
+"""Characters in one cell (Excel's own limit)."""
+QUOTE_MAX = 60
+"""The most of an uploaded cell or name an error message repeats."""
+
+MACRO_PARTS = ("vbaproject.bin", "vbadata.xml")
+"""Office parts that carry macros: a file holding one is refused."""
+MACRO_SUFFIXES = frozenset({".docm", ".dotm", ".xlsm", ".xltm", ".xlam", ".pptm"})
+"""Macro-enabled Office file names: refused whatever they hold."""

@@ -11,6 +11,8 @@ import os
 import secrets
 from pathlib import Path
 
+from core.files import private_dir
+
 #: The portal secret's published default: links signed with it can be forged by anyone.
 DEFAULT_PORTAL_SECRET = "change-me-in-production"
 #: Prefect reads its client's auth string from this variable (the server's is
@@ -28,7 +30,7 @@ def read_or_create_secret(path: Path) -> tuple[str, bool]:
     Returns the secret and whether it was created by this call. The file is created with mode
     0600 atomically (``O_EXCL``), so two first starts cannot write different secrets.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(path.parent)
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
@@ -42,14 +44,23 @@ def read_or_create_secret(path: Path) -> tuple[str, bool]:
     return value, True
 
 
+def read_stored_secret(path: Path) -> str | None:
+    """The secret the demo stored at ``path``, or None if there is no such (non-empty) file."""
+    try:
+        value = path.read_text(encoding="utf-8").strip()
+    except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+        return None
+    return value or None
+
+
 def use_stored_prefect_auth(path: Path) -> None:
     """Give this process's Prefect client the auth string stored at ``path`` (by the demo),
     unless ``PREFECT_API_AUTH_STRING`` is set already. Call before Prefect is imported: it
     reads its settings once."""
-    if PREFECT_AUTH_VARIABLE in os.environ or not path.is_file():
+    if PREFECT_AUTH_VARIABLE in os.environ:
         return
-    value = path.read_text(encoding="utf-8").strip()
-    if value:
+    value = read_stored_secret(path)
+    if value is not None:
         os.environ[PREFECT_AUTH_VARIABLE] = value
 
 

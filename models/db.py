@@ -10,6 +10,8 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from core.files import private_file
+
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
@@ -28,13 +30,28 @@ def driver_url(url: str) -> URL:
     return parsed
 
 
+def sqlite_files(url: str) -> list[Path]:
+    """The files of a SQLite store at ``url`` (the database, its journal, WAL and shared
+    memory), or none for another database or an in-memory one."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return []
+    database = Path(parsed.database)
+    return [
+        database,
+        *(database.with_name(database.name + s) for s in ("-journal", "-wal", "-shm")),
+    ]
+
+
 @lru_cache(maxsize=8)
 def get_engine(url: str) -> Engine:
     """The engine for ``url`` (one per process and URL). SQLite parent folders are created."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            # The store holds identities: created owner-only (0600; SQLite gives its -wal and
+            # -shm files the same mode), in an owner-only folder if it makes one.
+            private_file(Path(parsed.database))
         engine = create_engine(url)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine

@@ -7,6 +7,9 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 
+from core.files import tighten
+from models.db import sqlite_files
+
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
@@ -22,3 +25,6 @@ def alembic_config(url: str) -> Config:
 def upgrade(url: str, revision: str = "head") -> None:
     """Bring the database at ``url`` up to ``revision`` (creating it from empty if need be)."""
     command.upgrade(alembic_config(url), revision)
+    # A store made before files were created owner-only is tightened here (0600).
+    for path in sqlite_files(url):
+        tighten(path)

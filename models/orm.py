@@ -665,3 +665,17 @@ class WorkspaceUser(Base):
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[datetime | None] = mapped_column(UtcDateTime())
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    # Signed into every session cookie; sign-out, disabling, a password reset or a role change
+    # bumps it, so every cookie issued before stops working.
+    session_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
+
+class WorkspaceLoginFailure(Base):
+    """Failed sign-ins in a row for a username that is not an active account: counted and
+    locked out exactly as for a real one, so the replies do not tell which names exist."""
+
+    __tablename__ = "workspace_login_failure"
+
+    username: Mapped[str] = mapped_column(String(200), primary_key=True)
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(UtcDateTime())

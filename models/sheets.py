@@ -10,13 +10,17 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Mapping, Sequence
+import zipfile
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from pathlib import PurePath
 from typing import Any, TypeVar
 
 from pydantic import AfterValidator, BaseModel, ValidationError
+
+from core.archives import ArchiveRefused, check_zip
+from core.limits import QUOTE_MAX, SHEET_MAX_CELL_CHARS, SHEET_MAX_COLUMNS, SHEET_MAX_ROWS
 
 Row = TypeVar("Row", bound=BaseModel)
 
@@ -211,15 +215,53 @@ def _read_csv(data: bytes) -> list[list[object]]:
             ]
         ) from None
     try:
-        return [list(r) for r in csv.reader(io.StringIO(text, newline=""))]
+        return _within_limits(csv.reader(io.StringIO(text, newline="")))
     except csv.Error as error:
         raise TableRejected([RowProblem(0, "", f"the CSV file cannot be read: {error}")]) from None
+
+
+def _within_limits(rows: Iterable[Sequence[object]]) -> list[list[object]]:
+    """The rows, refused at the first one past :mod:`core.limits`' row, column or cell limit
+    (the message quotes no cell)."""
+    table: list[list[object]] = []
+    for number, row in enumerate(rows, start=1):
+        if number > SHEET_MAX_ROWS:
+            raise TableRejected(
+                [RowProblem(0, "", f"the file has more than {SHEET_MAX_ROWS:,} rows")]
+            )
+        cells = list(row)
+        used = len(cells)
+        while used and cells[used - 1] in (None, ""):
+            used -= 1
+        if used > SHEET_MAX_COLUMNS:
+            raise TableRejected(
+                [RowProblem(number, "", f"has more than {SHEET_MAX_COLUMNS} columns")]
+            )
+        for cell in cells:
+            if isinstance(cell, str) and len(cell) > SHEET_MAX_CELL_CHARS:
+                raise TableRejected(
+                    [
+                        RowProblem(
+                            number,
+                            "",
+                            f"a cell holds more than {SHEET_MAX_CELL_CHARS:,} characters "
+                            f"(it starts {cell[:QUOTE_MAX]!r})",
+                        )
+                    ]
+                )
+        table.append(cells[:SHEET_MAX_COLUMNS])
+    return table
 
 
 def _read_xlsx(data: bytes) -> list[list[object]]:
     # openpyxl takes about 0.15 s to import; only Excel files need it.
     from openpyxl import load_workbook
 
+    if zipfile.is_zipfile(io.BytesIO(data)):  # not a zip at all: openpyxl says so below
+        try:
+            check_zip(data, what="the Excel file").close()
+        except ArchiveRefused as refused:
+            raise TableRejected([RowProblem(0, "", str(refused))]) from None
     try:
         workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception:
@@ -230,7 +272,10 @@ def _read_xlsx(data: bytes) -> list[list[object]]:
         ) from None
     try:
         sheet = workbook.worksheets[0]
-        return [list(r) for r in sheet.iter_rows(values_only=True)]
+        # Streamed row by row (read-only mode), and stopped at the first row past a limit.
+        return _within_limits(sheet.iter_rows(values_only=True, max_col=SHEET_MAX_COLUMNS + 1))
+    except TableRejected:
+        raise
     except Exception:
         raise TableRejected(
             [RowProblem(0, "", "the Excel file cannot be read; it may be damaged")]

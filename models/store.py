@@ -961,6 +961,14 @@ def record_audit(
     return add_row(session, row)
 
 
+def count_audit(session: Session, review_id: int, action: str) -> int:
+    """How many times ``action`` is in the review's audit trail."""
+    query = select(func.count(AuditEvent.id)).where(
+        AuditEvent.review_id == review_id, AuditEvent.action == action
+    )
+    return int(session.scalar(query) or 0)
+
+
 def audit_recorded(session: Session, key: str) -> bool:
     """Whether the keyed audit record ``key`` exists (a step done before this replay)."""
     return session.scalar(select(AuditEvent.id).where(AuditEvent.key == key)) is not None

@@ -4,9 +4,9 @@ learning event, and markdown for the run's Prefect artifact (pseudonymised text 
 from __future__ import annotations
 
 import csv
-import html
 import io
 
+from core.markup import escape_markdown
 from models.combined_timeline import CSV_COLUMNS, CombinedEntry, CombinedTimeline
 from models.timeline import SIGNIFICANCE_QUESTIONS, free_text
 from notifications.render import render_page
@@ -63,8 +63,7 @@ def to_html(combined: CombinedTimeline) -> str:
 
 def _markdown_cell(text: str) -> str:
     # A pipe would end the cell and a newline the row; markup in agency text must stay text.
-    escaped = html.escape(text, quote=False).replace("\\", "\\\\").replace("|", "\\|")
-    return " ".join(escaped.split())
+    return escape_markdown(text)
 
 
 _TABLE = ("group", "date", "agency", "what_happened", "flags")

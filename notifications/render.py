@@ -15,6 +15,7 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
+from core.markup import escape_markdown, escape_markdown_block
 from core.names import LINK_GRACE
 from models.timeline import COLUMNS, EventDate
 
@@ -60,6 +61,9 @@ def environment(*pages: Path) -> Environment:
     )
     env.filters["long_date"] = long_date
     env.filters["human_date"] = human_date
+    # Outside text in a markdown template (e.g. the terms of reference) stays literal text.
+    env.filters["md"] = escape_markdown
+    env.filters["md_block"] = escape_markdown_block
     # The last day an agency's portal link works, given its deadline (services/links.py).
     env.filters["link_expiry"] = lambda due: due + LINK_GRACE
     env.globals["timeline_columns"] = COLUMNS

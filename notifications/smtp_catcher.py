@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import email
 import email.policy
+import os
 import socket
 import threading
 from dataclasses import dataclass, field
@@ -15,6 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from aiosmtpd.controller import Controller
+
+from core.files import PRIVATE_FILE, private_dir
 
 
 @dataclass(frozen=True)
@@ -87,8 +90,12 @@ class _Handler:
             self.written += 1
             number = self.written
         if self.mail_dir is not None:
-            self.mail_dir.mkdir(parents=True, exist_ok=True)
-            (self.mail_dir / f"{number:05d}.eml").write_bytes(envelope.content)
+            # The messages carry agencies' signed links: owner-only, like the rest of var/.
+            private_dir(self.mail_dir)
+            target = self.mail_dir / f"{number:05d}.eml"
+            fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, PRIVATE_FILE)
+            with os.fdopen(fd, "wb") as out:
+                out.write(envelope.content)
         if self.echo:
             print(f"mail -> {', '.join(caught.recipients)}: {caught.subject}", flush=True)
         return "250 Message accepted for delivery"

@@ -17,6 +17,7 @@ from fastapi.responses import HTMLResponse, Response
 from fastapi.templating import Jinja2Templates
 from starlette.concurrency import run_in_threadpool
 
+from core.web import SecurityHeaders
 from models import store
 from models.orm import Agency, Board
 from models.timeline import (
@@ -44,6 +45,8 @@ FORM_ROWS = 8
 MAX_UPLOAD = 5 * 2**20
 
 app = FastAPI(title="case-reviews agency portal", docs_url=None, redoc_url=None, openapi_url=None)
+# Its URLs carry the agencies' tokens: never sent on as a Referer, never cached.
+app.add_middleware(SecurityHeaders, referrer_policy="no-referrer")
 app.include_router(documents_router)
 app.include_router(actions_router)  # owner agencies' action plan pages (/a/…)
 app.include_router(summaries_router)  # LCSPR rapid review agency summaries (/s/…)

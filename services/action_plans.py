@@ -181,6 +181,52 @@ def request_signoffs(rt: Runtime, reference: str, due_on: date | None = None) ->
     return queued
 
 
+SIGNOFF_LINKS_RESENT = "signoff_links_resent"
+
+
+def resend_signoff_links(rt: Runtime, reference: str, actor: str) -> int:
+    """Queue each owner agency that has not yet answered its sign-off a fresh link (signed
+    with the portal's key now, so a link once signed with another key is replaced), under a
+    new outbox key per resend (``action_signoff:resend:N``: each resend sends once, a replay
+    of it none twice). Audited, with the agencies written to, in the same transaction.
+    Returns the messages queued; refused if no sign-off was ever requested."""
+    with rt.sessions.begin() as session:
+        review = store.get_review(session, reference)
+        awaited = store.open_obligations(session, review.id, milestone=SIGNOFF_MILESTONE)
+        if not store.obligations(session, review.id, milestone=SIGNOFF_MILESTONE):
+            raise ActionRefused(f"{reference}: no sign-off was requested yet (request-signoff)")
+        resend = 1 + store.count_audit(session, review.id, SIGNOFF_LINKS_RESENT)
+        owners = {a.id: a for a in plans.owner_agencies(session, review.id)}
+        queued, written = 0, []
+        for obligation in awaited:
+            agency = owners.get(obligation.agency_id or -1)
+            if agency is None:
+                continue
+            items = len(plans.action_items(session, review.id, agency_id=agency.id))
+            if _queue_link_email(
+                rt,
+                session,
+                review,
+                agency,
+                kind="action_signoff_link",
+                purpose=f"action_signoff:resend:{resend}",
+                due=obligation.due_on,
+                items=items,
+            ):
+                queued += 1
+                written.append(agency.name)
+        store.record_audit(
+            session,
+            review.id,
+            actor,
+            SIGNOFF_LINKS_RESENT,
+            {"resend": resend, "agencies": written},
+            rt.now(),
+            key=f"{reference}:{SIGNOFF_LINKS_RESENT}:{resend}",
+        )
+    return queued
+
+
 def _deadline(session: Session, rt: Runtime, review: Review, milestone: str) -> date:
     for deadline in store.review_deadlines(session, review, rt.deadlines):
         if deadline.milestone == milestone:

@@ -31,6 +31,8 @@ from typing import Any
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy.orm import Session
 
+from core.files import private_dir
+from core.markup import escape_markdown
 from core.names import AgencyDuty, DocumentKind, agency_obligation_key, obligation_key
 from models import documents_store, store
 from models.documents import (
@@ -56,7 +58,7 @@ from models.orm import Board, Document, Review
 from notifications.outbox import queue_message
 from notifications.pdf import html_to_pdf
 from notifications.render import RenderedEmail, render_page
-from services.links import TIMELINE_LINK, LinkRefused
+from services.links import TIMELINE_LINK, LinkRefused, portal_serializer
 from services.runtime import Runtime
 
 DOCUMENT_LINK_SALT = "document-link"
@@ -88,7 +90,7 @@ def _write_blob(root: Path, data: bytes) -> str:
     target = blob_path(root, sha256)
     if target.is_file():
         return sha256
-    target.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(target.parent)  # mkstemp makes the file itself 0600
     handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=".incoming-")
     try:
         with os.fdopen(handle, "wb") as out:
@@ -589,7 +591,7 @@ def _cleared_document(
 
 
 def _serializer(rt: Runtime) -> URLSafeSerializer:
-    return URLSafeSerializer(rt.settings.portal_secret.get_secret_value(), salt=DOCUMENT_LINK_SALT)
+    return portal_serializer(rt, DOCUMENT_LINK_SALT)
 
 
 def panel_copy_link(
@@ -714,7 +716,7 @@ def final_report_notes(session: Session, review: Review) -> list[str]:
     lines = ["", "### Final report versions stored"]
     lines += [
         f"- version {d.version}: {d.size:,} bytes, sha256 {d.sha256[:12]}, added "
-        f"{d.added_at:%d %b %Y} by {d.added_by}"
+        f"{d.added_at:%d %b %Y} by {escape_markdown(d.added_by)}"
         for d in versions
     ] or [f"- none yet: 'reviews documents add {review.reference} --kind final_report FILE'"]
     comments = documents_store.draft_comments(session, review.id)
@@ -723,9 +725,9 @@ def final_report_notes(session: Session, review: Review) -> list[str]:
         for o in store.open_obligations(session, review.id, milestone=DRAFT_CHECK_MILESTONE)
     ]
     lines += ["", "### Agencies' factual-accuracy comments on the draft"]
-    lines += [f"- {c}" for c in comments] or ["- none received"]
+    lines += [f"- {escape_markdown(str(c))}" for c in comments] or ["- none received"]
     if awaited:
-        lines.append(f"- not yet answered: {', '.join(awaited)}")
+        lines.append(f"- not yet answered: {escape_markdown(', '.join(awaited))}")
     return lines
 
 

@@ -15,6 +15,7 @@ from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy.orm import Session
 
 from core.names import LINK_GRACE, AgencyDuty
+from core.secrets import check_portal_secret
 from models import store
 from models.orm import Agency, Review
 from services.runtime import Runtime
@@ -35,8 +36,13 @@ class LinkGrant:
     agency_id: int
 
 
-def _serializer(rt: Runtime, salt: str) -> URLSafeSerializer:
-    return URLSafeSerializer(rt.settings.portal_secret.get_secret_value(), salt=salt)
+def portal_serializer(rt: Runtime, salt: str) -> URLSafeSerializer:
+    """What signs and reads every portal link of kind ``salt``. Refuses (InsecureSetting,
+    naming the setting) the published default or a short key: a link signed with it could be
+    forged by anyone, and one the portal would refuse."""
+    secret = rt.settings.portal_secret.get_secret_value()
+    check_portal_secret(secret)
+    return URLSafeSerializer(secret, salt=salt)
 
 
 def make_token(
@@ -45,14 +51,14 @@ def make_token(
     """A signed token naming one review and one agency, valid until ``expires_on``. Each kind
     of portal page signs with its own ``salt``, so one kind of link cannot open another."""
     data = {"r": reference, "a": agency_id, "x": expires_on.isoformat()}
-    return str(_serializer(rt, salt).dumps(data))
+    return str(portal_serializer(rt, salt).dumps(data))
 
 
 def read_signed(rt: Runtime, token: str, *, salt: str) -> LinkGrant:
     """The review and agency a token signed with ``salt`` names, or :class:`LinkRefused`
     (tampered, another kind of link, or expired against the runtime's clock)."""
     try:
-        data: Any = _serializer(rt, salt).loads(token)
+        data: Any = portal_serializer(rt, salt).loads(token)
         reference, agency_id, expires = str(data["r"]), int(data["a"]), str(data["x"])
     except (BadSignature, KeyError, TypeError, ValueError) as exc:
         raise LinkRefused(f"bad token: {exc.__class__.__name__}") from None

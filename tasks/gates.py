@@ -20,6 +20,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from core.deadlines import DeadlineEngine, RulePack
+from core.markup import escape_markdown, escape_markdown_block
 from core.methods import load_methods
 from core.names import GateSpec, gate_key
 from models import documents_store, store
@@ -59,7 +60,11 @@ def _refusal_lines(refusals: list[str]) -> list[str]:
     # A refused answer leads whatever the person reads next: the form, the email, the run page.
     if not refusals:
         return []
-    return ["### Your last answer was not accepted", *[f"- {r}" for r in refusals], ""]
+    return [
+        "### Your last answer was not accepted",
+        *[f"- {escape_markdown(r)}" for r in refusals],
+        "",
+    ]
 
 
 def review_artifact_key(reference: str) -> str:
@@ -81,7 +86,10 @@ def _release_notes(rt: Runtime, session: Session, review: Review) -> list[str]:
     return [
         "",
         "### Anonymisation check of the final report",
-        *([f"- {line}" for line in blocked] or ["- its newest version may leave the board"]),
+        *(
+            [f"- {escape_markdown(line)}" for line in blocked]
+            or ["- its newest version may leave the board"]
+        ),
     ]
 
 
@@ -148,9 +156,13 @@ def open_gate(reference: str, spec: GateSpec, attempt: int, refusals: list[str])
                 "",
                 "### Committee recommendation",
                 f"**{choice_label(recommendation.outcome)}**"
-                + (f" ({recommendation.methodology})" if recommendation.methodology else ""),
+                + (
+                    f" ({escape_markdown(recommendation.methodology)})"
+                    if recommendation.methodology
+                    else ""
+                ),
                 "",
-                recommendation.rationale,
+                escape_markdown_block(recommendation.rationale),
             ]
             if recommendation is not None
             else []
@@ -198,10 +210,11 @@ def open_gate(reference: str, spec: GateSpec, attempt: int, refusals: list[str])
             if overrides
             else []
         ),
-        f"- Agencies involved: {', '.join(case.agencies)}",
-        f"- Parallel proceedings: {', '.join(case.parallel_proceedings) or 'none recorded'}",
+        f"- Agencies involved: {escape_markdown(', '.join(case.agencies))}",
+        "- Parallel proceedings: "
+        + (escape_markdown(", ".join(case.parallel_proceedings)) or "none recorded"),
         "",
-        f"> {case.summary.strip()}",
+        escape_markdown_block(case.summary, prefix="> "),
         *recommendation_lines,
         *shown,
     ]
@@ -373,6 +386,7 @@ def close_gate(reference: str, spec: GateSpec, attempt: int, answer: GateAnswer)
             [
                 f"# {reference} ({pseudonym}): {title} answered",
                 "",
-                f"Answered by {answer.actor}; the review moves on to its next step.",
+                f"Answered by {escape_markdown(answer.actor)}; "
+                "the review moves on to its next step.",
             ],
         )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 import uuid
 from collections.abc import Iterator
 from datetime import datetime
@@ -19,6 +20,10 @@ from notifications.smtp_catcher import SmtpCatcher
 from services.runtime import Runtime, use_runtime
 
 REPO = Path(__file__).resolve().parent.parent
+# The suite signs with keys of its own, drawn per run: nothing signs with the published default
+# (services refuse to), and no test reads a demo's var/ secrets by accident.
+os.environ.setdefault("REVIEWS_PORTAL_SECRET", secrets.token_urlsafe(32))
+os.environ.setdefault("REVIEWS_WORKSPACE_SECRET", secrets.token_urlsafe(32))
 POSTGRES_ADMIN_URL = os.environ.get(
     "REVIEWS_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )

@@ -32,6 +32,8 @@ from sqlalchemy.orm import Session as DbSession
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from core.names import DocumentKind
+from core.secrets import check_workspace_secret
+from core.web import SecurityHeaders
 from models import action_plan_store as plans
 from models import store
 from models import workspace_store as ws
@@ -40,8 +42,8 @@ from models.documents import DocumentRefused
 from models.orm import Regime, Review, WorkspaceRole
 from notifications.exports import to_html
 from notifications.render import environment
-from services.accounts import SignIn, active_user, sign_in
-from services.action_plans import signoff_state
+from services.accounts import SignIn, active_user, sign_in, sign_out
+from services.action_plans import ActionRefused, resend_signoff_links, signoff_state
 from services.documents import (
     DocumentUnreadable,
     clear_anonymisation_hit,
@@ -67,6 +69,7 @@ class WorkspaceSession:
     csrf: str
     issued: datetime
     fresh: bool = False  # not from the request's cookie: the response must set it
+    generation: int = 0  # the user's session generation when it was issued
 
 
 @dataclass(frozen=True)
@@ -94,11 +97,16 @@ class NotSignedIn(Exception):
 
 
 def _serializer(rt: Runtime) -> URLSafeSerializer:
-    return URLSafeSerializer(rt.settings.workspace_secret.get_secret_value(), salt=SESSION_SALT)
+    # Never the published default: anyone could forge a sign-in (refused, naming the setting).
+    secret = rt.settings.workspace_secret.get_secret_value()
+    check_workspace_secret(secret)
+    return URLSafeSerializer(secret, salt=SESSION_SALT)
 
 
-def _new_session(rt: Runtime, username: str | None = None) -> WorkspaceSession:
-    return WorkspaceSession(username, secrets.token_urlsafe(32), rt.now(), fresh=True)
+def _new_session(rt: Runtime, username: str | None = None, generation: int = 0) -> WorkspaceSession:
+    return WorkspaceSession(
+        username, secrets.token_urlsafe(32), rt.now(), fresh=True, generation=generation
+    )
 
 
 def read_session(request: Request) -> WorkspaceSession:
@@ -110,7 +118,9 @@ def read_session(request: Request) -> WorkspaceSession:
         try:
             data: Any = _serializer(rt).loads(raw)
             issued = datetime.fromisoformat(str(data["t"]))
-            session = WorkspaceSession(data["u"], str(data["c"]), issued)
+            session = WorkspaceSession(
+                data["u"], str(data["c"]), issued, generation=int(data.get("g", -1))
+            )
         except (BadSignature, KeyError, TypeError, ValueError):
             log.info("workspace session cookie refused")
         else:
@@ -123,7 +133,12 @@ def read_session(request: Request) -> WorkspaceSession:
 def _set_cookie(request: Request, response: Response, session: WorkspaceSession) -> None:
     rt = runtime()
     value = _serializer(rt).dumps(
-        {"u": session.username, "c": session.csrf, "t": session.issued.isoformat()}
+        {
+            "u": session.username,
+            "c": session.csrf,
+            "t": session.issued.isoformat(),
+            "g": session.generation,
+        }
     )
     response.set_cookie(
         COOKIE,
@@ -136,6 +151,23 @@ def _set_cookie(request: Request, response: Response, session: WorkspaceSession)
     )
 
 
+def _same_origin(request: Request) -> bool:
+    """Whether an unsafe request comes from the workspace's own pages: its Origin (or, when a
+    browser sends none, its Referer) is this site; a request naming neither is left to the
+    CSRF token alone (not a browser's cross-site form)."""
+    own = {
+        f"{request.url.scheme}://{request.url.netloc}",
+        runtime().settings.workspace_url.rstrip("/"),
+    }
+    origin = request.headers.get("origin")
+    if origin is not None:
+        return origin.rstrip("/") in own
+    referer = request.headers.get("referer")
+    if referer:
+        return any(referer == o or referer.startswith(o + "/") for o in own)
+    return True
+
+
 async def csrf_protect(
     request: Request, session: Annotated[WorkspaceSession, Depends(read_session)]
 ) -> None:
@@ -143,6 +175,14 @@ async def csrf_protect(
     field ``csrf_token`` (a fresh session has no form yet, so it cannot pass)."""
     if request.method not in UNSAFE_METHODS:
         return
+    if not _same_origin(request):
+        log.warning(
+            "workspace: %s %s refused: from another origin (%s)",
+            request.method,
+            request.url.path,
+            request.headers.get("origin") or request.headers.get("referer"),
+        )
+        raise StarletteHTTPException(403, "The form has expired. Go back, reload and try again.")
     form = await request.form()
     sent = str(form.get("csrf_token", ""))
     if session.fresh or not sent or not hmac.compare_digest(sent, session.csrf):
@@ -168,6 +208,10 @@ def current_user(
         if header:
             raise StarletteHTTPException(403, "Your account is not set up in the workspace.")
         raise NotSignedIn
+    if not header and user.session_generation != session.generation:
+        # Signed out, disabled, re-passworded or re-roled since this cookie was issued.
+        log.info("workspace: an ended session of %s was refused", username)
+        raise NotSignedIn
     return User(user.username, user.role)
 
 
@@ -179,6 +223,7 @@ app = FastAPI(
     dependencies=[Depends(csrf_protect)],
 )
 app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+app.add_middleware(SecurityHeaders, referrer_policy="same-origin")
 
 Session = Annotated[WorkspaceSession, Depends(read_session)]
 SignedIn = Annotated[User, Depends(current_user)]
@@ -294,12 +339,15 @@ def login(
         )
     response = RedirectResponse(_safe_next(next), status_code=303)
     # A new session (and CSRF token) on sign-in, so a token seen before it is worthless.
-    _set_cookie(request, response, _new_session(rt, result.username))
+    _set_cookie(request, response, _new_session(rt, result.username, result.generation))
     return response
 
 
 @app.post("/logout")
-def logout(request: Request) -> Response:
+def logout(request: Request, session: Session) -> Response:
+    """Sign out: this session, and every copy of its cookie, stops working."""
+    if session.username and not session.fresh:
+        sign_out(runtime(), session.username, session.generation)
     response = RedirectResponse("/login", status_code=303)
     _set_cookie(request, response, _new_session(runtime()))
     return response
@@ -451,6 +499,21 @@ def clear_hit(
         return _review_page(request, session, user, reference, clearance=str(refused))
     message = "; ".join(f"cleared {h.place}: {h.found}" for h in cleared) or "already cleared"
     return _review_page(request, session, user, reference, clearance=message)
+
+
+@app.post("/reviews/{reference}/plan/resend-links", response_class=HTMLResponse)
+def resend_links(request: Request, session: Session, user: SignedIn, reference: str) -> Response:
+    """Resend the owner agencies' sign-off links (the business manager only), audited."""
+    if user.role is not WorkspaceRole.BUSINESS_MANAGER:
+        raise StarletteHTTPException(403, "Only the business manager can resend links.")
+    rt = runtime()
+    try:
+        resend_signoff_links(rt, reference, user.username)
+    except store.NotFound:
+        raise StarletteHTTPException(404, f"There is no review {reference}.") from None
+    except ActionRefused as exc:
+        raise StarletteHTTPException(409, str(exc)) from None
+    return RedirectResponse(f"/reviews/{reference}", status_code=303)
 
 
 @app.get("/reviews/{reference}/timeline", response_class=HTMLResponse)

@@ -18,6 +18,8 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
+from core.archives import ArchiveRefused, check_zip
+from core.limits import MACRO_SUFFIXES, QUOTE_MAX
 from core.names import DocumentKind
 from models.documents.reading import DOCX, MARKDOWN, PDF, TEXT, read_document
 from models.identity_guard import KnownIdentity, TextIndex, name_parts
@@ -90,6 +92,15 @@ def blob_path(root: Path, sha256: str) -> Path:
 # --- which files are accepted -----------------------------------------------------------------
 
 
+def _named_as(filename: str, suffix: str, expected: str) -> None:
+    # Content and name must agree: PDF bytes named .csv are refused, not stored as a PDF.
+    if suffix and suffix != expected:
+        raise DocumentRefused(
+            f"file: {filename[:QUOTE_MAX]} is named {suffix[:QUOTE_MAX]} but holds a "
+            f"{expected} file; name it {expected}"
+        )
+
+
 def media_type_of(filename: str, data: bytes, *, max_bytes: int) -> str:
     """The media type of an acceptable document, or :class:`DocumentRefused` naming the reason.
 
@@ -102,18 +113,23 @@ def media_type_of(filename: str, data: bytes, *, max_bytes: int) -> str:
         raise DocumentRefused(
             f"file: is {len(data):,} bytes, over the limit of {max_bytes:,} bytes"
         )
-    if data.startswith(b"%PDF-"):
-        return PDF
     suffix = PurePath(filename).suffix.lower()
+    if suffix in MACRO_SUFFIXES:
+        raise DocumentRefused(
+            f"file: {filename[:QUOTE_MAX]} is a macro-enabled Office file; save it as .docx"
+        )
+    if data.startswith(b"%PDF-"):
+        _named_as(filename, suffix, ".pdf")
+        return PDF
     if data.startswith(b"PK") and zipfile.is_zipfile(io.BytesIO(data)):
         try:
-            with zipfile.ZipFile(io.BytesIO(data)) as archive:
-                if "word/document.xml" in archive.namelist():
-                    return DOCX
-        except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError):
-            raise DocumentRefused(
-                f"file: {filename} is damaged (its zip structure cannot be read)"
-            ) from None
+            archive = check_zip(data, what="file")
+        except ArchiveRefused as refused:
+            raise DocumentRefused(str(refused)) from None
+        with archive:
+            if "word/document.xml" in archive.namelist():
+                _named_as(filename, suffix, ".docx")
+                return DOCX
         raise DocumentRefused(f"file: is a zip archive but not a Word document; send {ACCEPTED}")
     if suffix in {".md", ".markdown", ".txt"}:
         try:

@@ -4,7 +4,7 @@ and the report files (HTML, PDF read back through pypdf, one CSV per table)."""
 from __future__ import annotations
 
 import csv
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 from pypdf import PdfReader
@@ -15,6 +15,7 @@ from core.clock import ManualClock
 from models import store
 from services.runtime import Runtime
 from tests.helpers import add_example_referral, load_example_board, row_counts
+from tests.plan_helpers import record_report, three_item_plan
 from tests.report_helpers import build_board_year
 
 runner = CliRunner()
@@ -149,3 +150,21 @@ def test_report_commands_write_html_pdf_and_csvs_with_the_same_figures(
 
     code, _, err = invoke("report", "quarterly", "--quarter", "2027Q5", "--output", str(tmp_path))
     assert code == 2 and "--quarter: '2027Q5' is not a quarter" in err
+
+
+def test_plan_resend_links_queues_fresh_links_each_time_audited(sqlite_rt: Runtime) -> None:
+    load_example_board(sqlite_rt)
+    reference = add_example_referral(sqlite_rt)
+    code, _, err = invoke("plan", "resend-links", reference)
+    assert code == 2 and "no sign-off was requested yet" in err
+    record_report(sqlite_rt, reference, date(2026, 11, 22))
+    three_item_plan(sqlite_rt, reference)
+    assert (
+        invoke("plan", "request-signoff", reference)[1]
+        .strip()
+        .endswith("2 sign-off requests queued")
+    )
+    for _ in range(2):
+        code, out, err = invoke("plan", "resend-links", reference)
+        assert code == 0, err
+        assert out.strip() == f"{reference}: 2 sign-off links resent"

@@ -46,3 +46,24 @@ def test_users_disable_stops_sign_in_and_is_audited(sqlite_rt: Runtime) -> None:
     assert {"workspace_user_added", "workspace_user_disabled"} <= actions
     missing = runner.invoke(app, ["users", "disable", "nobody"])
     assert missing.exit_code == 2 and "no workspace user 'nobody'" in missing.stderr
+
+
+def test_users_reset_password_and_set_role_end_sessions_and_are_audited(
+    sqlite_rt: Runtime,
+) -> None:
+    runner.invoke(app, ["users", "add", "ash", "--role", "chair"], input="v" * 14)
+    before = sign_in(sqlite_rt, "ash", "v" * 14)
+    result = runner.invoke(app, ["users", "reset-password", "ash"], input="n" * 14 + "\n")
+    assert result.exit_code == 0, result.stderr
+    assert sign_in(sqlite_rt, "ash", "v" * 14).outcome is SignIn.REFUSED
+    after = sign_in(sqlite_rt, "ash", "n" * 14)
+    assert after.outcome is SignIn.OK and after.generation > before.generation
+    result = runner.invoke(app, ["users", "set-role", "ash", "read_only"])
+    assert result.exit_code == 0, result.stderr
+    again = sign_in(sqlite_rt, "ash", "n" * 14)
+    assert again.role is WorkspaceRole.READ_ONLY and again.generation > after.generation
+    bad = runner.invoke(app, ["users", "set-role", "ash", "admin"])
+    assert bad.exit_code == 2 and "role: 'admin' is not a role" in bad.stderr
+    with sqlite_rt.sessions() as session:
+        actions = set(session.scalars(select(AuditEvent.action)))
+    assert {"workspace_password_reset", "workspace_role_changed"} <= actions

@@ -65,6 +65,9 @@ def demo(
         f"mailto://127.0.0.1:{smtp_port}?from=case-reviews@board.example&mode=insecure",
     )
     monkeypatch.setenv("REVIEWS_UI_URL", f"http://127.0.0.1:{prefect_port}")
+    # The demo draws its own signing keys under var/, as on a board's first 'make demo'.
+    monkeypatch.delenv("REVIEWS_PORTAL_SECRET", raising=False)
+    monkeypatch.delenv("REVIEWS_WORKSPACE_SECRET", raising=False)
     set_runtime(None)
     get_settings.cache_clear()
 

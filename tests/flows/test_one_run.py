@@ -11,6 +11,7 @@ from uuid import UUID
 import pytest
 from prefect import get_client
 from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterId
+from prefect.client.schemas.objects import State
 from sqlalchemy import select, update
 
 from case_reviews.simulation.scenario import answer
@@ -203,7 +204,6 @@ def test_an_answer_given_before_the_form_is_stored_waits_for_it(prefect_api: Non
     """Prefect marks a run Suspended a moment before the suspending process stores the form's
     schema; an answer in that moment was refused ("Run input schema not found") and ended the
     demo once in CI. The answer now waits for the form and is taken."""
-    from prefect.client.schemas.objects import State
     from prefect.input import RunInput
     from prefect.input.run_input import keyset_from_paused_state
     from prefect.states import Suspended

@@ -14,12 +14,13 @@ from pathlib import Path
 
 import httpx
 import pytest
+from itsdangerous import URLSafeSerializer
 
 from core.clock import ManualClock
 from core.secrets import DEFAULT_PORTAL_SECRET, InsecureSetting, read_or_create_secret
 from models import store
 from portal.server import PortalServer
-from services.links import make_token
+from services.links import LINK_SALT, make_token, read_signed
 from services.runtime import Runtime, use_runtime
 from tasks import stages
 from tests.conftest import REPO, make_runtime
@@ -62,8 +63,10 @@ def test_a_forged_link_is_refused_whatever_the_secret_s_origin(
     with rt.sessions() as session:
         review = store.get_review(session, reference)
         agency = store.involved_agencies(session, review.id)[0]
-    forger = make_runtime(sqlite_url, clock, portal_secret=forger_secret)
-    forged = make_token(forger, reference, agency.id, date(2099, 12, 31))
+    # A forger signs as the portal would, with the key they guess (our code refuses to sign
+    # with the published default at all).
+    payload = {"r": reference, "a": agency.id, "x": "2099-12-31"}
+    forged = URLSafeSerializer(forger_secret, salt=LINK_SALT).dumps(payload)
     genuine = make_token(rt, reference, agency.id, date(2099, 12, 31))
 
     refused = httpx.get(f"{server.url}/t/{forged}", timeout=30)
@@ -131,3 +134,31 @@ def test_the_production_workspace_refuses_to_start_with_the_published_secret(
     assert len(lines) == 1, done.stderr
     assert lines[0].startswith("workspace: refusing to start: workspace_secret: ")
     assert "is the published default" in lines[0]
+
+
+def test_every_process_reads_the_demo_s_stored_secret_when_none_is_set(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sqlite_url: str, clock: ManualClock
+) -> None:
+    """A second terminal's CLI signs with the key the demo drew into var/, exactly as it
+    reads the Prefect auth string from there: its links open on the demo's portal."""
+    monkeypatch.delenv("REVIEWS_PORTAL_SECRET")
+    monkeypatch.delenv("REVIEWS_WORKSPACE_SECRET")
+    monkeypatch.chdir(tmp_path)  # the demo's var/ beside the terminal's working directory
+    drawn, _ = read_or_create_secret(tmp_path / "var" / "portal-secret")
+    session_key, _ = read_or_create_secret(tmp_path / "var" / "workspace-secret")
+    cli = make_runtime(sqlite_url, clock)
+    assert cli.settings.portal_secret.get_secret_value() == drawn
+    assert cli.settings.workspace_secret.get_secret_value() == session_key
+    demo = make_runtime(sqlite_url, clock, portal_secret=drawn)
+    token = make_token(cli, "SCR-2026-001", 3, date(2099, 12, 31))
+    assert read_signed(demo, token, salt=LINK_SALT).agency_id == 3
+
+
+def test_nothing_signs_with_the_published_default(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sqlite_url: str, clock: ManualClock
+) -> None:
+    monkeypatch.delenv("REVIEWS_PORTAL_SECRET")
+    monkeypatch.chdir(tmp_path)  # no var/portal-secret here
+    rt = make_runtime(sqlite_url, clock)
+    with pytest.raises(InsecureSetting, match=r"^portal_secret: REVIEWS_PORTAL_SECRET is the"):
+        make_token(rt, "SCR-2026-001", 3, date(2099, 12, 31))

@@ -12,7 +12,7 @@ from core.clock import ManualClock
 from core.names import progress_key
 from models import action_plan_store as plans
 from models import store
-from models.orm import ActionStatus, Obligation, ObligationStatus, OutboxMessage
+from models.orm import ActionStatus, AuditEvent, Obligation, ObligationStatus, OutboxMessage
 from services.action_plans import (
     ActionRefused,
     ItemUpdate,
@@ -24,6 +24,7 @@ from services.action_plans import (
     record_progress,
     record_signoff,
     request_signoffs,
+    resend_signoff_links,
     signoff_state,
 )
 from services.runtime import Runtime
@@ -80,6 +81,37 @@ def test_signoff_is_asked_of_each_owner_agency_only_with_its_link(
     ]
     assert all("/a/" in m.body_text for m in mail)
     assert states(rt, reference) == {POLICE: "awaited", GP: "awaited"}
+
+
+def test_signoff_links_can_be_resent_each_time_once_to_those_not_signed(
+    rt: Runtime, reference: str
+) -> None:
+    with pytest.raises(ActionRefused, match="no sign-off was requested yet"):
+        resend_signoff_links(rt, reference, "business.manager")
+    assert request_signoffs(rt, reference) == 2
+    assert record_signoff(rt, reference, POLICE, True) == "signed"
+    assert resend_signoff_links(rt, reference, "business.manager") == 1  # the GP only
+    assert resend_signoff_links(rt, reference, "business.manager") == 1  # a new key each time
+    with rt.sessions() as session:
+        review = store.get_review(session, reference)
+        mail = list(
+            session.scalars(
+                select(OutboxMessage)
+                .where(OutboxMessage.kind == "action_signoff_link")
+                .order_by(OutboxMessage.id)
+            )
+        )
+        resent = session.scalars(
+            select(AuditEvent)
+            .where(AuditEvent.review_id == review.id, AuditEvent.action == "signoff_links_resent")
+            .order_by(AuditEvent.id)
+        ).all()
+    assert [m.recipient for m in mail[2:]] == ["practice.manager@riverside-gp.example"] * 2
+    assert len({m.key for m in mail}) == 4 and all("/a/" in m.body_text for m in mail)
+    assert [(e.actor, e.detail) for e in resent] == [
+        ("business.manager", {"resend": 1, "agencies": [GP]}),
+        ("business.manager", {"resend": 2, "agencies": [GP]}),
+    ]
 
 
 def test_signoff_states_signed_change_requested_and_missing(rt: Runtime, reference: str) -> None:

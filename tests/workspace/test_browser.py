@@ -107,7 +107,7 @@ def test_the_business_manager_walks_the_register_review_timeline_and_reveal(
     caplog.set_level(logging.DEBUG)
     ws, _portal = site
     base = ws.server.url
-    context = browser.new_context()
+    context = browser.new_context(bypass_csp=True)  # axe-core is injected inline
     page = context.new_page()
     page.set_default_timeout(TIMEOUT_MS)
     seen: list[str] = []
@@ -158,7 +158,7 @@ def test_a_read_only_user_cannot_reveal_and_a_form_without_the_token_is_refused(
     site: tuple[Workspace, PortalServer], browser: Browser, axe_script: Path
 ) -> None:
     ws, _portal = site
-    page = browser.new_page()
+    page = browser.new_page(bypass_csp=True)  # axe-core is injected inline
     page.set_default_timeout(TIMEOUT_MS)
     sign_in(page, ws.server.url, "reader")
     page.goto(f"{ws.server.url}/reviews/{ws.reference}")
@@ -190,7 +190,7 @@ def test_five_wrong_passwords_lock_the_account(
     site: tuple[Workspace, PortalServer], browser: Browser, axe_script: Path
 ) -> None:
     ws, _portal = site
-    page = browser.new_page()
+    page = browser.new_page(bypass_csp=True)  # axe-core is injected inline
     page.set_default_timeout(TIMEOUT_MS)
     for _ in range(4):
         sign_in(page, ws.server.url, "chair", "not the password")
@@ -214,7 +214,7 @@ def test_every_portal_page_passes_axe(
         due = timeline_due(session, review, agency)
         assert due is not None
         link = portal_link(ws.rt, ws.reference, agency.id, due)
-    page = browser.new_page()
+    page = browser.new_page(bypass_csp=True)  # axe-core is injected inline
     page.set_default_timeout(TIMEOUT_MS)
     page.goto(f"{portal.url}/")
     assert_accessible(page, axe_script)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -11,6 +11,7 @@ from sqlalchemy import select
 from core.clock import ManualClock
 from core.names import DocumentKind
 from models.orm import AuditEvent
+from services.action_plans import request_signoffs
 from services.documents import add_document
 from tests.plan_helpers import record_report, three_item_plan
 from tests.workspace.conftest import (
@@ -214,6 +215,30 @@ def test_the_review_page_lists_documents_and_the_action_plan(workspace: Workspac
     with workspace.rt.sessions() as session:
         read = session.scalars(select(AuditEvent).where(AuditEvent.action == "document_read")).one()
         assert read.actor == "chair" and read.detail["kind"] == "final_report"
+
+
+def test_the_business_manager_resends_sign_off_links_from_the_review_page(
+    workspace: Workspace,
+) -> None:
+    rt, reference = workspace.rt, workspace.reference
+    record_report(rt, reference, date(2026, 11, 22))
+    three_item_plan(rt, reference)
+    request_signoffs(rt, reference)
+    with workspace.signed_in("member") as client:
+        page = client.get(f"/reviews/{reference}").text
+        assert "Resend the sign-off links" not in page
+        refused = client.post(
+            f"/reviews/{reference}/plan/resend-links", data={"csrf_token": csrf_of(page)}
+        )
+        assert refused.status_code == 403
+    with workspace.signed_in("bm") as client:
+        page = client.get(f"/reviews/{reference}").text
+        assert "Resend the sign-off links" in page
+        sent = client.post(
+            f"/reviews/{reference}/plan/resend-links", data={"csrf_token": csrf_of(page)}
+        )
+        assert sent.status_code == 303
+    assert "signoff_links_resent" in _audit_actions(workspace)
 
 
 def test_the_business_manager_clears_a_harmless_hit_from_the_documents_section(
