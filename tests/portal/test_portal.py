@@ -313,3 +313,40 @@ def test_the_request_email_lists_the_columns_the_contact_and_when_the_link_ends(
     with portal.rt.sessions() as session:
         contact = store.get_board(session).business_manager_email
     assert contact in text
+
+
+def test_the_portal_answers_others_while_a_large_upload_is_refused(portal: Portal) -> None:
+    """Issue 21, point 6: a refused upload is parsed off the event loop, so other agencies'
+    pages (here the health check) are served while it is read. The sheet has too many rows:
+    it is streamed to the limit and refused in one line."""
+    import threading
+    import time
+
+    from core.limits import SHEET_MAX_ROWS
+
+    workbook = openpyxl.Workbook(write_only=True)
+    sheet = workbook.create_sheet()
+    sheet.append(list(COLUMNS))
+    for _ in range(SHEET_MAX_ROWS + 10):
+        sheet.append(GOOD)
+    out = io.BytesIO()
+    workbook.save(out)
+    link = portal.link(POLICE)
+    answers: list[httpx.Response] = []
+    sending = threading.Thread(
+        target=lambda: answers.append(upload(link, out.getvalue(), "timeline.xlsx"))
+    )
+    slowest = 0.0
+    sending.start()
+    with httpx.Client() as client:
+        while sending.is_alive():
+            started = time.perf_counter()
+            assert client.get(f"{portal.server.url}/health").status_code == 200
+            slowest = max(slowest, time.perf_counter() - started)
+            time.sleep(0.05)
+    sending.join()
+    (refused,) = answers
+    assert refused.status_code == 400
+    assert "rows" in refused.text
+    assert slowest < 1.0, f"the health check waited {slowest:.2f} s behind the upload"
+    assert versions(portal, "Northbridge Police") == 0
