@@ -125,7 +125,9 @@ def media_type_of(filename: str, data: bytes, *, max_bytes: int) -> str:
         try:
             archive = check_zip(data, what="file")
         except ArchiveRefused as refused:
-            raise DocumentRefused(str(refused)) from None
+            # One line naming the file: "file: report.docx would unpack to …".
+            reason = str(refused).removeprefix("file: ")
+            raise DocumentRefused(f"file: {filename[:QUOTE_MAX]} {reason}") from None
         with archive:
             if "word/document.xml" in archive.namelist():
                 _named_as(filename, suffix, ".docx")

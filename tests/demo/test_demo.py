@@ -267,6 +267,39 @@ def _business_manager_reads_the_workspace(info: DemoInfo) -> None:
         assert REAL_NAME not in register + timeline
 
 
+def _a_second_terminal_prints_a_link_the_portal_accepts(demo: RunningDemo, reference: str) -> None:
+    """Issue 21: ``reviews timeline link`` from another shell in the demo's directory (no
+    secret in its environment) signs with the key the demo drew into var/, so the demo's
+    portal opens the link; a link signed with anything else is refused."""
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "REVIEWS_PORTAL_SECRET"}
+    env["REVIEWS_PORTAL_URL"] = f"http://127.0.0.1:{demo.portal_port}"
+    printed = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "case_reviews",
+            "timeline",
+            "link",
+            reference,
+            "--agency",
+            "Northbridge Police",
+        ],
+        cwd=demo.var_dir.parent,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert printed.returncode == 0, printed.stderr
+    link = printed.stdout.strip().splitlines()[-1]
+    assert link.startswith(env["REVIEWS_PORTAL_URL"] + "/t/")
+    assert httpx.get(link, timeout=30).status_code == 200
+    assert httpx.get(link[:-3] + "xyz", timeout=30).status_code == 403
+
+
 def test_demo_brings_a_review_to_the_chair_who_decides_in_the_ui(
     demo: RunningDemo, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -323,6 +356,7 @@ def test_demo_brings_a_review_to_the_chair_who_decides_in_the_ui(
     )
 
     _agencies_answer_through_the_portal(demo, rt, tmp_path)
+    _a_second_terminal_prints_a_link_the_portal_accepts(demo, info.reference)
     _business_manager_reads_the_workspace(info)
 
     demo.stop.set()

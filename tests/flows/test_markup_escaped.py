@@ -12,7 +12,12 @@ import httpx
 import pytest
 from markdown_it import MarkdownIt
 from prefect import get_client
-from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+from prefect.client.schemas.filters import (
+    ArtifactFilter,
+    ArtifactFilterFlowRunId,
+    ArtifactFilterKey,
+)
+from prefect.client.schemas.sorting import ArtifactSort
 
 from case_reviews.simulation.scenario import answer, drive, example_timeline_csv
 from deployments import driver
@@ -52,12 +57,18 @@ def _description(run_id: UUID) -> str:
     return str(json.loads(stored) if isinstance(stored, str) else stored)
 
 
-def _artifact_versions(key: str) -> list[str]:
+def _artifact_versions(key: str, run_id: UUID) -> list[str]:
+    """The artifact's versions made by this run, oldest first (the suite's shared server holds
+    other tests' runs of the same reference)."""
     with get_client(sync_client=True) as client:
         artifacts = client.read_artifacts(
-            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[key]))
+            artifact_filter=ArtifactFilter(
+                key=ArtifactFilterKey(any_=[key]),
+                flow_run_id=ArtifactFilterFlowRunId(any_=[run_id]),
+            ),
+            sort=ArtifactSort.CREATED_DESC,
         )
-    return [str(a.data) for a in artifacts]
+    return [str(a.data) for a in reversed(artifacts)]
 
 
 def test_summary_rationale_and_actor_stay_text_in_forms_and_artifacts(case_factory) -> None:
@@ -74,7 +85,7 @@ def test_summary_rationale_and_actor_stay_text_in_forms_and_artifacts(case_facto
     chair_form = _description(run_id)
     assert "### Committee recommendation" in chair_form
     assert_inert(chair_form)
-    versions = _artifact_versions(review_artifact_key(case.reference))
+    versions = _artifact_versions(review_artifact_key(case.reference), run_id)
     answered = [v for v in versions if "answered" in v and "Answered by" in v]
     assert answered
     for version in versions:
@@ -101,6 +112,6 @@ def test_agency_timeline_text_stays_text_in_the_combined_timeline_artifact(porta
         response = httpx.post(f"{link}/upload", files={"file": ("t.csv", data)}, timeout=30)
         assert response.status_code == 200, response.text
     assert driver.execute(run_id) == "Suspended"
-    (combined,) = _artifact_versions(f"{case.reference.lower()}-combined-timeline")
+    (combined,) = _artifact_versions(f"{case.reference.lower()}-combined-timeline", run_id)
     assert "Response" in combined
     assert_inert(combined)
