@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from core.names import review_key
 from models import store
 from models.orm import AuditEvent, Board, Review, ReviewStatus
-from notifications.outbox import queue_review_email
+from notifications.outbox import IdentityInMessage, queue_review_email
 from services.prefect_client import prefect_client
 from services.runtime import Runtime
 
@@ -80,26 +80,36 @@ def _tell_the_business_manager(
     review = session.get_one(Review, review_id)
     board = session.get_one(Board, review.board_id)
     key = f"{what.action}:{run_id}:{_by_hand(session, review_id)}"
+
+    def queue(reason: str) -> None:
+        queue_review_email(
+            session,
+            review,
+            kind="run_stopped",
+            recipient=board.business_manager_email,
+            key=key,
+            now=rt.now(),
+            state=what.state,
+            reason=reason,
+            why=what.why,
+            run_url=rt.settings.run_url(run_id),
+        )
+
+    reason = what.reason
+    try:
+        queue(reason)
+    except IdentityInMessage:
+        # An error's text can quote data; the group's mail and the trail never carry identity.
+        reason = "withheld here because it quotes the subject's details; see the Prefect UI"
+        queue(reason)
     store.record_audit(
         session,
         review_id,
         "case-reviews",
         what.action,
-        {"flow_run_id": run_id, "state": what.state, "reason": what.reason},
+        {"flow_run_id": run_id, "state": what.state, "reason": reason},
         rt.now(),
         key=review_key(review.reference, key),
-    )
-    queue_review_email(
-        session,
-        review,
-        kind="run_stopped",
-        recipient=board.business_manager_email,
-        key=key,
-        now=rt.now(),
-        state=what.state,
-        reason=what.reason,
-        why=what.why,
-        run_url=rt.settings.run_url(run_id),
     )
 
 
