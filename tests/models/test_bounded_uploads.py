@@ -41,6 +41,29 @@ def test_a_one_cell_zip_bomb_is_refused_before_parsing_in_little_memory() -> Non
     assert _peak_mb() < max(500, baseline + 50)  # the process's peak, whatever ran before
 
 
+def test_a_six_million_row_sheet_is_refused_at_the_door_in_little_memory() -> None:
+    # The second bomb: a few MB packed, six million rows. The test writes it packed,
+    # ten thousand rows at a time, and never holds the sheet either.
+    baseline = _peak_mb()
+    out = io.BytesIO()
+    rows = b"".join(
+        b"<row><c t='inlineStr'><is><t>2026-01-01</t></is></c></row>" for _ in range(10_000)
+    )
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("[Content_Types].xml", "<Types/>")
+        with archive.open("xl/worksheets/sheet1.xml", "w") as member:
+            member.write(b"<worksheet><sheetData>")
+            for _ in range(600):
+                member.write(rows)
+            member.write(b"</sheetData></worksheet>")
+    bomb = out.getvalue()
+    assert len(bomb) < 8 * MB
+    with pytest.raises(TableRejected) as refused:
+        read_table("rows.xlsx", bomb, old_excel_hint=True)
+    assert len(str(refused.value)) < 300
+    assert _peak_mb() < max(500, baseline + 50)
+
+
 def test_too_many_rows_are_refused_while_streaming() -> None:
     from openpyxl import Workbook
 
