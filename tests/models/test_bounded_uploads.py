@@ -20,19 +20,28 @@ def _peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def test_a_one_cell_zip_bomb_is_refused_before_parsing_in_little_memory() -> None:
-    # Packed streaming: the test itself never holds the 400 MB cell either.
-    baseline = _peak_mb()
+def _packed_sheet(head: bytes, chunk: bytes, times: int, tail: bytes) -> bytes:
+    """An .xlsx whose one sheet is ``head``, ``chunk`` ``times`` over, then ``tail``, written
+    packed as it goes: the test never holds the unpacked sheet."""
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("[Content_Types].xml", "<Types/>")
         with archive.open("xl/worksheets/sheet1.xml", "w") as member:
-            member.write(b"<worksheet><sheetData><row><c t='inlineStr'><is><t>")
-            chunk = b"A" * MB
-            for _ in range(400):
+            member.write(head)
+            for _ in range(times):
                 member.write(chunk)
-            member.write(b"</t></is></c></row></sheetData></worksheet>")
-    bomb = out.getvalue()
+            member.write(tail)
+    return out.getvalue()
+
+
+def test_a_one_cell_zip_bomb_is_refused_before_parsing_in_little_memory() -> None:
+    baseline = _peak_mb()
+    bomb = _packed_sheet(
+        b"<worksheet><sheetData><row><c t='inlineStr'><is><t>",
+        b"A" * MB,
+        400,
+        b"</t></is></c></row></sheetData></worksheet>",
+    )
     assert len(bomb) < 2 * MB
     with pytest.raises(TableRejected) as refused:
         read_table("bomb.xlsx", bomb, old_excel_hint=True)
@@ -42,21 +51,10 @@ def test_a_one_cell_zip_bomb_is_refused_before_parsing_in_little_memory() -> Non
 
 
 def test_a_six_million_row_sheet_is_refused_at_the_door_in_little_memory() -> None:
-    # The issue's second bomb: a few MB packed, six million rows. The test writes it packed,
-    # ten thousand rows at a time, and never holds the sheet either.
+    # The issue's second bomb: a few MB packed, six million rows (ten thousand at a time).
     baseline = _peak_mb()
-    out = io.BytesIO()
-    rows = b"".join(
-        b"<row><c t='inlineStr'><is><t>2026-01-01</t></is></c></row>" for _ in range(10_000)
-    )
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
-        archive.writestr("[Content_Types].xml", "<Types/>")
-        with archive.open("xl/worksheets/sheet1.xml", "w") as member:
-            member.write(b"<worksheet><sheetData>")
-            for _ in range(600):
-                member.write(rows)
-            member.write(b"</sheetData></worksheet>")
-    bomb = out.getvalue()
+    rows = b"<row><c t='inlineStr'><is><t>2026-01-01</t></is></c></row>" * 10_000
+    bomb = _packed_sheet(b"<worksheet><sheetData>", rows, 600, b"</sheetData></worksheet>")
     assert len(bomb) < 8 * MB
     with pytest.raises(TableRejected) as refused:
         read_table("rows.xlsx", bomb, old_excel_hint=True)

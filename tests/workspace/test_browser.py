@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
 from case_reviews.simulation.scenario import example_timeline_csv
 from core.clock import ManualClock
@@ -26,8 +26,6 @@ from tests.workspace.conftest import PASSWORD, REAL_NAME, Workspace, make_worksp
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run"]
 AXE = REPO / ".cache/axe/node_modules/axe-core/axe.min.js"
 TIMEOUT_MS = 30_000
 
@@ -50,16 +48,6 @@ def axe_script() -> Path:
             timeout=300,
         )
     return AXE
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"{CHROMIUM} is missing: run 'make browser'")
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
 
 
 @pytest.fixture

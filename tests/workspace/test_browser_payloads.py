@@ -10,11 +10,10 @@ addresses."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page
 from sqlalchemy import select
 
 from core.clock import ManualClock
@@ -27,7 +26,7 @@ from services.timelines import submit_timeline
 from tasks import stages
 from tests.helpers import add_example_referral
 from tests.workspace.conftest import Workspace, make_workspace
-from tests.workspace.test_browser import CHROMIUM, CHROMIUM_ARGS, TIMEOUT_MS, sign_in
+from tests.workspace.test_browser import TIMEOUT_MS, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -41,16 +40,6 @@ PAYLOADS = (
     '<a href="http://evil.example/raw-link">raw link</a>',
 )
 PAYLOAD = " ".join(PAYLOADS)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"{CHROMIUM} is missing: run 'make browser'")
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
 
 
 @pytest.fixture
